@@ -1,0 +1,1 @@
+"""The edge: settings, the `guideqa` CLI and (later) the HTTP service."""

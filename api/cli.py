@@ -1,0 +1,281 @@
+"""The `guideqa` command line: ingest, build, search, info, versions."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from api.runtime import index_writer, open_searcher
+from api.settings import Settings, load_settings
+from index.builder import IngestSummary
+from index.hybrid import settings_id
+from index.models import Hit, SearchFilters
+from index.versions import current_version, current_version_dir, list_versions, read_manifest
+from ingest.errors import GuideQAError
+from ingest.loaders import iter_source_files, load_paths
+from ingest.models import SourceKind
+
+F = TypeVar("F", bound=Callable[..., Any])
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Index directory (default: $GUIDEQA_INDEX_DIR or .guideqa/index).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def friendly_errors(func: F) -> F:
+    """Turn GuideQA errors into one clear line on stderr; never a stack trace."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except GuideQAError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except Exception as exc:  # the edge: anything unexpected becomes one line too
+            if os.environ.get("GUIDEQA_DEBUG"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(set GUIDEQA_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="guideqa")
+def main() -> None:
+    """GuideQA: clinical evidence question answering over guidelines, labels and research."""
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    from tqdm import tqdm
+
+    bar: dict[str, tqdm] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(
+                total=total,
+                desc=label,
+                unit="chunk",
+                file=sys.stderr,
+                disable=not sys.stderr.isatty(),
+            )
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+def source_fingerprint(paths: list[Path]) -> str:
+    """SHA-256 over the names and contents of every source file under the paths."""
+    digest = hashlib.sha256()
+    for path in iter_source_files(paths):
+        digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _run_ingest(
+    settings: Settings, paths: list[Path], prune: bool, fingerprint: str | None
+) -> IngestSummary:
+    click.echo(f"Reading {', '.join(map(str, paths))} ...", err=True)
+    report = load_paths(paths)
+    failed = {f.path for f in report.failures}
+    scanned = [str(p) for p in iter_source_files(paths) if str(p) not in failed]
+    writer = index_writer(settings)
+    return writer.ingest(
+        report.documents,
+        failures=report.failures,
+        prune=prune,
+        scanned_sources=scanned,
+        source_fingerprint=fingerprint,
+        progress=_progress_bar("Embedding"),
+    )
+
+
+def _print_summary(summary: IngestSummary, as_json: bool) -> None:
+    if as_json:
+        data = {
+            **summary.__dict__,
+            "failures": [{"path": f.path, "reason": f.reason} for f in summary.failures],
+        }
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    state = f"published {summary.version}" if summary.published else "index unchanged"
+    click.echo(
+        f"{state}: {summary.documents} documents, {summary.chunks} chunks "
+        f"({summary.embedded_chunks} embedded) in {summary.seconds:.1f}s"
+    )
+    click.echo(
+        f"  added {len(summary.added)}, changed {len(summary.changed)}, "
+        f"unchanged {len(summary.unchanged)}, removed {len(summary.removed)}"
+    )
+    for kind, count in summary.counts_by_kind.items():
+        click.echo(f"  {kind:<10} {count:>6} documents")
+    for failure in summary.failures:
+        click.echo(f"  FAILED {failure}", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose source files are gone.")
+@index_option
+@json_option
+@friendly_errors
+def ingest(paths: tuple[Path, ...], prune: bool, index_dir: Path | None, as_json: bool) -> None:
+    """Add or update documents from files or folders (format detected per file)."""
+    settings = load_settings(index_dir)
+    summary = _run_ingest(settings, list(paths), prune, None)
+    _print_summary(summary, as_json)
+    if summary.failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("corpus", default="corpus", type=click.Path(path_type=Path, exists=True))
+@click.option("--rebuild", is_flag=True, help="Rebuild even if the corpus is unchanged.")
+@index_option
+@friendly_errors
+def build(corpus: Path, rebuild: bool, index_dir: Path | None) -> None:
+    """Build the index from a corpus folder if it is missing or out of date."""
+    settings = load_settings(index_dir)
+    fingerprint = source_fingerprint([corpus])
+    root = settings.index.directory
+    if not rebuild and current_version(root):
+        manifest = read_manifest(current_version_dir(root))
+        same_settings = manifest.settings_id == settings_id(settings.embedding, settings.chunking)
+        if same_settings and manifest.source_fingerprint == fingerprint:
+            click.echo(
+                f"Index {manifest.version} at {root} is up to date "
+                f"({manifest.documents} documents, {manifest.chunks} chunks)."
+            )
+            return
+    summary = _run_ingest(settings, [corpus], True, fingerprint)
+    _print_summary(summary, False)
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "doc_id": hit.doc_id,
+        "chunk_id": hit.chunk_id,
+        "kind": hit.kind.value,
+        "title": hit.title,
+        "issuer": hit.issuer,
+        "year": hit.year,
+        "section": hit.section,
+        "section_path": list(hit.section_path),
+        "pages": list(hit.pages) if hit.pages else None,
+        "url": hit.url,
+        "identifier": hit.identifier,
+        "score": round(hit.score, 6),
+        "dense_score": hit.dense_score,
+        "lexical_score": hit.lexical_score,
+        "text": hit.text,
+    }
+
+
+@main.command()
+@click.argument("query")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in SourceKind]))
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--drug", default=None, help="Only labels of this drug (generic or brand name).")
+@click.option("--year-from", type=int, default=None)
+@click.option("--year-to", type=int, default=None)
+@index_option
+@json_option
+@friendly_errors
+def search(
+    query: str,
+    kinds: tuple[str, ...],
+    k: int,
+    drug: str | None,
+    year_from: int | None,
+    year_to: int | None,
+    index_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Hybrid (dense + BM25) search over the index."""
+    if not query.strip():
+        raise click.UsageError("QUERY is empty: give the words to search for")
+    filters = SearchFilters(
+        kinds=tuple(SourceKind(k) for k in kinds), drug=drug, year_from=year_from, year_to=year_to
+    )
+    hits = open_searcher(load_settings(index_dir)).search(query, k, filters)
+    if as_json:
+        click.echo(json.dumps([_hit_json(h) for h in hits], indent=2))
+        return
+    for rank, hit in enumerate(hits, start=1):
+        pages = f", p. {hit.pages[0]}-{hit.pages[1]}" if hit.pages else ""
+        click.echo(
+            f"{rank}. [{hit.kind.value}] {hit.title} ({hit.year or 'n.d.'}) "
+            f"- {hit.section}{pages}  score={hit.score:.4f}"
+        )
+        click.echo(f"   {hit.text[:300]}{'...' if len(hit.text) > 300 else ''}")
+
+
+@main.command()
+@index_option
+@json_option
+@friendly_errors
+def info(index_dir: Path | None, as_json: bool) -> None:
+    """Show the published index's manifest and counts by kind."""
+    settings = load_settings(index_dir)
+    manifest = read_manifest(current_version_dir(settings.index.directory))
+    if as_json:
+        click.echo(manifest.model_dump_json(indent=2))
+        return
+    click.echo(
+        f"Index {settings.index.directory} version {manifest.version} "
+        f"(built {manifest.created:%Y-%m-%d %H:%M} UTC in {manifest.build_seconds}s)"
+    )
+    click.echo(f"  {manifest.documents} documents, {manifest.chunks} chunks")
+    for kind, count in manifest.counts_by_kind.items():
+        click.echo(f"  {kind:<10} {count:>6}")
+    click.echo(f"  embedding {manifest.embedding}")
+    click.echo(f"  chunking  {manifest.chunking}; dense index {manifest.dense}")
+    click.echo(f"  settings id {manifest.settings_id}; corpus hash {manifest.corpus_hash[:16]}")
+
+
+@main.command()
+@index_option
+@json_option
+@friendly_errors
+def versions(index_dir: Path | None, as_json: bool) -> None:
+    """List the index versions kept on disk (the published one is marked *)."""
+    root = load_settings(index_dir).index.directory
+    current = current_version(root)
+    manifests = list_versions(root)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{**m.model_dump(mode="json"), "current": m.version == current} for m in manifests],
+                indent=2,
+            )
+        )
+        return
+    for m in manifests:
+        mark = "*" if m.version == current else " "
+        click.echo(
+            f"{mark} {m.version}  {m.created:%Y-%m-%d %H:%M}  {m.documents} docs  "
+            f"{m.chunks} chunks  {m.counts_by_kind}"
+        )

@@ -1,0 +1,39 @@
+"""The one root Settings object, built at the edge from environment variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.settings import IndexSettings
+from ingest.settings import ChunkingSettings, EmbeddingSettings
+
+
+class Settings(BaseSettings):
+    """All GuideQA settings. Nested fields: GUIDEQA_EMBEDDING__BACKEND=torch, ..."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GUIDEQA_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    index_dir: Path | None = Field(default=None, description="shortcut for index.directory")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    index: IndexSettings = IndexSettings()
+
+    def resolved(self) -> Settings:
+        """A copy where GUIDEQA_INDEX_DIR (or --index) has been applied to the index section."""
+        if self.index_dir is None:
+            return self
+        index = self.index.model_copy(update={"directory": self.index_dir})
+        return self.model_copy(update={"index": index, "index_dir": None})
+
+
+def load_settings(index_dir: Path | None = None) -> Settings:
+    """Settings from the environment, with an explicit index directory winning."""
+    settings = Settings()
+    if index_dir is not None:
+        settings = settings.model_copy(update={"index_dir": index_dir})
+    return settings.resolved()

@@ -1,0 +1,1 @@
+"""Evaluation: question sets, runner, metrics, reports and benchmarks."""

@@ -1,0 +1,21 @@
+"""Errors raised by the index layer."""
+
+from __future__ import annotations
+
+from ingest.errors import GuideQAError
+
+
+class IndexNotFoundError(GuideQAError):
+    """No published index version exists at the configured directory."""
+
+
+class IndexMismatchError(GuideQAError):
+    """The index was built with settings that differ from the ones in use."""
+
+
+class IndexBusyError(GuideQAError):
+    """Another process holds the index write lock."""
+
+
+class IndexCorruptError(GuideQAError):
+    """A published index version is missing files or cannot be read."""

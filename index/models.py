@@ -1,0 +1,71 @@
+"""Typed results and filters of index search, free of FAISS ids and numpy types."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+
+from ingest.models import SourceKind
+
+
+class SearchFilters(BaseModel):
+    """Restrict a search by source kind, drug name, publication year and supersession."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kinds: tuple[SourceKind, ...] = ()
+    drug: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    exclude_superseded: bool = False
+
+    def is_empty(self) -> bool:
+        """True when no filter narrows the search."""
+        return not (
+            self.kinds or self.drug or self.year_from or self.year_to or self.exclude_superseded
+        )
+
+
+class Hit(BaseModel):
+    """One retrieved passage with its provenance and scores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    chunk_id: str
+    kind: SourceKind
+    title: str
+    issuer: str | None
+    year: int | None
+    section: str
+    section_path: tuple[str, ...]
+    section_number: str | None
+    pages: tuple[int, int] | None
+    url: str | None
+    identifier: str | None
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    text: str
+
+
+class IndexManifest(BaseModel):
+    """What a published index version was built from and with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format_version: int = 1
+    version: str
+    created: dt.datetime
+    settings_id: str
+    embedding: dict[str, object]
+    chunking: dict[str, object]
+    dense: str
+    documents: int
+    chunks: int
+    counts_by_kind: dict[str, int]
+    corpus_hash: str
+    source_fingerprint: str | None = None
+    build_seconds: float = 0.0
+    embedded_chunks: int = 0

@@ -1,0 +1,1 @@
+"""Ingestion: loaders for clinical document formats, section-aware chunking, embeddings."""

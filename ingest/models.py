@@ -1,0 +1,95 @@
+"""Typed domain models shared by every layer: documents, sections and chunks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SourceKind(StrEnum):
+    """The three kinds of evidence GuideQA answers from."""
+
+    GUIDELINE = "guideline"
+    LABEL = "label"
+    RESEARCH = "research"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Section(_Frozen):
+    """One ordered section of a document, with where it sits in the source."""
+
+    heading: str
+    text: str
+    path: tuple[str, ...] = ()
+    number: str | None = Field(default=None, description="label section number, e.g. '2.3'")
+    code: str | None = Field(default=None, description="LOINC section code for SPL labels")
+    page_start: int | None = None
+    page_end: int | None = None
+    page_breaks: tuple[int, ...] = Field(
+        default=(), description="offsets in text where each page after page_start begins"
+    )
+
+    def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """The first and last page that the text slice [start, end) lies on."""
+        if self.page_start is None:
+            return None, None
+        first = self.page_start + sum(1 for b in self.page_breaks if b <= start)
+        last = self.page_start + sum(1 for b in self.page_breaks if b < end)
+        return first, last
+
+    @property
+    def title(self) -> str:
+        """Heading prefixed by its number where the source numbers sections."""
+        if self.number and not self.heading.startswith(self.number):
+            return f"{self.number} {self.heading}"
+        return self.heading
+
+
+class Document(_Frozen):
+    """A loaded source document with its provenance and ordered sections."""
+
+    doc_id: str
+    kind: SourceKind
+    title: str
+    issuer: str | None = Field(default=None, description="issuing body, journal or manufacturer")
+    date: dt.date | None = None
+    year: int | None = None
+    version: str | None = None
+    url: str | None = None
+    identifier: str | None = Field(default=None, description="PMID, DailyMed set id, ...")
+    licence: str | None = None
+    source_path: str
+    content_hash: str
+    supersedes: tuple[str, ...] = ()
+    series_id: str | None = None
+    drug_names: tuple[str, ...] = Field(default=(), description="generic and brand names")
+    publication_types: tuple[str, ...] = ()
+    mesh_terms: tuple[str, ...] = ()
+    partial: bool = False
+    sections: tuple[Section, ...] = ()
+
+    @property
+    def text_length(self) -> int:
+        """Characters of section text, for reporting."""
+        return sum(len(s.text) for s in self.sections)
+
+
+class Chunk(_Frozen):
+    """A retrievable passage: a slice of one section, never crossing its boundary."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    section_index: int = Field(description="position of the section in Document.sections")
+    section: str
+    section_path: tuple[str, ...] = ()
+    section_number: str | None = None
+    page_start: int | None = None
+    page_end: int | None = None
+    text: str
+    token_count: int

@@ -1,0 +1,53 @@
+"""Settings sections owned by ingestion; composed into the root Settings at the edge."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EmbeddingBackend(StrEnum):
+    """How the sentence-transformer is run."""
+
+    ONNX = "onnx"
+    TORCH = "torch"
+    HASHING = "hashing"  # deterministic, model-free: tests and smoke runs only
+
+
+class EmbeddingSettings(BaseModel):
+    """The embedding model and how it runs; recorded in every index manifest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    backend: EmbeddingBackend = EmbeddingBackend.ONNX
+    precision: str = Field(default="fp32", pattern="^(fp32|int8)$")
+    max_seq_length: int = 256
+    batch_size: int = 32
+    query_threads: int = 1
+    ingest_threads: int = 2
+    cache_dir: Path = Path(".guideqa/models")
+
+    def identity(self) -> dict[str, object]:
+        """What changes the vectors: an index built with another identity is incompatible."""
+        return {
+            "model": self.model,
+            "backend": self.backend.value,
+            "precision": self.precision,
+            "max_seq_length": self.max_seq_length,
+        }
+
+
+class ChunkingSettings(BaseModel):
+    """Chunk size and overlap, in model tokens."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chunk_tokens: int = 200
+    overlap_tokens: int = 32
+
+    def identity(self) -> dict[str, object]:
+        """The parameters recorded in the index manifest."""
+        return {"chunk_tokens": self.chunk_tokens, "overlap_tokens": self.overlap_tokens}

@@ -1,0 +1,1 @@
+"""Answers: question understanding, evidence selection and composition."""

@@ -1,0 +1,77 @@
+"""Shared fixtures: real sample files, a network guard, and indexes built with the fake embedder."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from api.settings import Settings
+from index.builder import IndexWriter
+from index.hybrid import HybridIndex, open_index
+from index.settings import IndexSettings
+from ingest.chunking import SectionChunker, model_token_counter
+from ingest.embedding import HashingEmbedder
+from ingest.loaders import load_paths
+from ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests must never reach the network: any non-loopback connection fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and (
+            host.startswith("127.") or host in {"localhost", "::1"} or self.family == socket.AF_UNIX
+        ):
+            return real_connect(self, address)  # type: ignore[arg-type]
+        raise RuntimeError(f"network access attempted in a test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+def fake_settings(index_dir: Path) -> Settings:
+    """Settings that use the deterministic hashing embedder and an index under tmp."""
+    return Settings(
+        embedding=EmbeddingSettings(backend=EmbeddingBackend.HASHING),
+        chunking=ChunkingSettings(),
+        index=IndexSettings(directory=index_dir),
+    )
+
+
+@pytest.fixture(scope="session")
+def token_counter():  # type: ignore[no-untyped-def]
+    return model_token_counter()
+
+
+def make_writer(settings: Settings, counter) -> IndexWriter:  # type: ignore[no-untyped-def]
+    return IndexWriter(
+        settings.index,
+        settings.embedding,
+        settings.chunking,
+        HashingEmbedder(),
+        SectionChunker(settings.chunking, counter),
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, token_counter) -> HybridIndex:  # type: ignore[no-untyped-def]
+    """Every valid sample file under tests/data, indexed with the fake embedder."""
+    root = tmp_path_factory.mktemp("sample-index")
+    settings = fake_settings(root)
+    sources = [DATA / d for d in ("pdf", "openfda", "spl", "pubmed", "markdown")]
+    report = load_paths(sources)
+    assert not report.failures, report.failures
+    make_writer(settings, token_counter).ingest(report.documents)
+    return open_index(settings.index, settings.embedding, settings.chunking, HashingEmbedder())

@@ -1,0 +1,56 @@
+"""Integration: the packaged all-MiniLM-L6-v2 through ONNX Runtime and torch, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.builder import IndexWriter
+from index.hybrid import open_index
+from index.settings import IndexSettings
+from ingest.chunking import SectionChunker
+from ingest.embedding import create_embedder
+from ingest.loaders import load_paths
+from ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def onnx_settings(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingSettings:
+    cache = Path(".guideqa/models")  # shared with `make run`, so the export happens once
+    return EmbeddingSettings(backend=EmbeddingBackend.ONNX, cache_dir=cache.resolve())
+
+
+def test_onnx_matches_sentence_transformers(onnx_settings: EmbeddingSettings) -> None:
+    texts = [
+        "Metformin is contraindicated in severe renal impairment.",
+        "Screen women 65 years and older for osteoporosis.",
+    ]
+    onnx = create_embedder(onnx_settings).embed(texts)
+    torch_settings = onnx_settings.model_copy(update={"backend": EmbeddingBackend.TORCH})
+    reference = create_embedder(torch_settings).embed(texts)
+    assert onnx.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, rtol=1e-5)
+    assert float((onnx * reference).sum(axis=1).min()) > 0.9999
+
+
+def test_real_model_finds_renal_dosing(
+    tmp_path: Path, data_dir: Path, onnx_settings: EmbeddingSettings, token_counter
+) -> None:  # type: ignore[no-untyped-def]
+    index_settings = IndexSettings(directory=tmp_path / "index")
+    chunking = ChunkingSettings()
+    embedder = create_embedder(onnx_settings, for_ingest=True)
+    writer = IndexWriter(
+        index_settings, onnx_settings, chunking, embedder, SectionChunker(chunking, token_counter)
+    )
+    writer.ingest(
+        load_paths([data_dir / "openfda" / "labels_results.json", data_dir / "markdown"]).documents
+    )
+    index = open_index(index_settings, onnx_settings, chunking, create_embedder(onnx_settings))
+    hits = index.search("How should metformin be dosed when eGFR is reduced?", k=5)
+    assert any(h.section_number == "2.3" and "Metformin" in h.title for h in hits)
+    screening = index.search("false positive rate of chest x-ray lung cancer screening", k=3)
+    assert screening[0].doc_id == "nci-pdq-lung-screening-excerpt"
