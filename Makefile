@@ -26,7 +26,8 @@ build: $(STAMP)
 run: build
 	@$(BIN)/guideqa info
 	@echo
-	@echo "Index ready. Try:  $(BIN)/guideqa search \"metformin renal dosing\" --kind label"
+	@echo "Index ready. Ask:  $(BIN)/guideqa ask \"Should women 65 and older be screened for osteoporosis?\""
+	@echo "Follow up:         $(BIN)/guideqa ask \"What about in men?\" --conversation visit.json"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from api.runtime import index_writer, open_searcher
+from api.runtime import answer_engine, index_writer, open_searcher
 from api.settings import Settings, load_settings
 from index.builder import IngestSummary
 from index.hybrid import settings_id
@@ -63,6 +63,12 @@ def friendly_errors(func: F) -> F:
 @click.version_option(package_name="guideqa")
 def main() -> None:
     """GuideQA: clinical evidence question answering over guidelines, labels and research."""
+    import logging
+
+    # library chatter (bm25s debug lines, onnxruntime quantiser advice) is not for users
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    for name in ("bm25s", "onnxruntime", "root"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -279,3 +285,35 @@ def versions(index_dir: Path | None, as_json: bool) -> None:
             f"{mark} {m.version}  {m.created:%Y-%m-%d %H:%M}  {m.documents} docs  "
             f"{m.chunks} chunks  {m.counts_by_kind}"
         )
+
+
+@main.command()
+@click.argument("question")
+@click.option(
+    "--conversation",
+    "conversation_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A JSON file holding the conversation; follow-ups read and extend it.",
+)
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in SourceKind]))
+@index_option
+@json_option
+@friendly_errors
+def ask(
+    question: str,
+    conversation_file: Path | None,
+    kinds: tuple[str, ...],
+    index_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Answer a clinical question from the indexed evidence (Markdown, or --json)."""
+    from qa.conversation import FileConversationStore
+    from qa.render import render_markdown
+
+    settings = load_settings(index_dir)
+    store = FileConversationStore(conversation_file) if conversation_file else None
+    engine = answer_engine(settings, store)
+    conversation_id = store.conversation_id if store else None
+    answer = engine.ask(question, conversation_id, tuple(SourceKind(k) for k in kinds))
+    click.echo(answer.model_dump_json(indent=2) if as_json else render_markdown(answer))

@@ -9,6 +9,8 @@ from index.builder import IndexWriter
 from index.hybrid import HybridIndex, open_index
 from ingest.chunking import SectionChunker, model_token_counter
 from ingest.embedding import create_embedder
+from qa.conversation import ConversationStore
+from qa.pipeline import AnswerEngine
 
 
 def limit_threads() -> None:
@@ -37,3 +39,10 @@ def index_writer(settings: Settings) -> IndexWriter:
     counter = model_token_counter()
     chunker = SectionChunker(settings.chunking, counter)
     return IndexWriter(settings.index, settings.embedding, settings.chunking, embedder, chunker)
+
+
+def answer_engine(
+    settings: Settings, conversations: ConversationStore | None = None
+) -> AnswerEngine:
+    """An answer engine over the published index."""
+    return AnswerEngine(open_searcher(settings), settings.qa, conversations)

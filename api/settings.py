@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.settings import IndexSettings
 from ingest.settings import ChunkingSettings, EmbeddingSettings
+from qa.settings import QASettings
 
 
 class Settings(BaseSettings):
@@ -22,6 +23,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     index: IndexSettings = IndexSettings()
+    qa: QASettings = QASettings()
 
     def resolved(self) -> Settings:
         """A copy where GUIDEQA_INDEX_DIR (or --index) has been applied to the index section."""

@@ -187,9 +187,12 @@ class IndexWriter:
 
     def _embed(self, texts: list[str], progress: Progress | None) -> Vectors:
         out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        step = max(self.embedding.batch_size * 8, 1)
-        for start in range(0, len(texts), step):
-            out[start : start + step] = self.embedder.embed(texts[start : start + step])
+        # texts of similar length go together: batches carry the least padding
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        step = 256
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            out[rows] = self.embedder.embed([texts[i] for i in rows])
             if progress:
                 progress(min(start + step, len(texts)), len(texts))
         return out

@@ -72,6 +72,7 @@ class HybridIndex:
             raise IndexCorruptError(f"index version at {version_dir} is unreadable: {exc}") from exc
         self._facts = self._row_facts()
         self._superseded = {s for d in self.store.documents for s in d.supersedes}
+        self._last_query: tuple[str, npt.NDArray[np.float32]] | None = None
 
     @property
     def version(self) -> str:
@@ -134,9 +135,18 @@ class HybridIndex:
         self, query: str, pool: int, mask: npt.NDArray[np.bool_] | None
     ) -> list[tuple[int, float]]:
         """(row, cosine) of the nearest chunks."""
-        vector = self.embedder.embed([query], for_queries=True)[0]
+        vector = self._query_vector(query)
         rows = np.flatnonzero(mask).astype(np.int64) if mask is not None else None
         return self.dense.search(vector, pool, rows)
+
+    def _query_vector(self, query: str) -> npt.NDArray[np.float32]:
+        # one question is searched once per source kind: embed it once
+        cached = self._last_query
+        if cached is not None and cached[0] == query:
+            return cached[1]
+        vector = self.embedder.embed([query], for_queries=True)[0]
+        self._last_query = (query, vector)
+        return vector
 
     def lexical_candidates(
         self, query: str, pool: int, mask: npt.NDArray[np.bool_] | None

@@ -51,6 +51,22 @@ class LexicalIndex:
         """Write the index files into `directory`."""
         self._model.save(str(directory), show_progress=False)
 
+    def tokens(self, text: str) -> list[str]:
+        """The stemmed tokens BM25 sees for a text."""
+        return self._tokenize(text)
+
+    def idf(self, tokens: list[str]) -> dict[str, float]:
+        """Inverse document frequency of each token (unknown tokens get the maximum)."""
+        size = int(self._model.scores["num_docs"])
+        indptr = self._model.scores["indptr"]
+        vocab = self._model.vocab_dict
+        weights: dict[str, float] = {}
+        for token in tokens:
+            token_id = vocab.get(token)
+            freq = int(indptr[token_id + 1] - indptr[token_id]) if token_id is not None else 0
+            weights[token] = float(np.log(1.0 + (size - freq + 0.5) / (freq + 0.5)))
+        return weights
+
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """BM25 score of every row for the query (zeros when no query term is indexed)."""
         size = int(self._model.scores["num_docs"])

@@ -23,9 +23,12 @@ class EmbeddingSettings(BaseModel):
 
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
     backend: EmbeddingBackend = EmbeddingBackend.ONNX
-    precision: str = Field(default="fp32", pattern="^(fp32|int8)$")
+    # int8 = dynamic per-channel quantisation of the ONNX model: 1.9x the fp32 ingest
+    # throughput here, cosine 0.994 to fp32 on corpus chunks (see eval/README.md).
+    precision: str = Field(default="int8", pattern="^(fp32|int8)$")
     max_seq_length: int = 256
-    batch_size: int = 32
+    # small, length-sorted batches waste the least padding: 81 chunks/s at 8 vs 63 at 32
+    batch_size: int = 8
     query_threads: int = 1
     ingest_threads: int = 2
     cache_dir: Path = Path(".guideqa/models")

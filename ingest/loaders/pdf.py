@@ -18,6 +18,8 @@ from ingest.models import Document, Section, SourceKind
 # Lines seen at the top or bottom of at least this share of pages are running heads.
 _RUNNING_SHARE = 0.3
 _EDGE_LINES = 3
+# Reference lists are citations, not guidance: they are left out of the sections.
+_BIBLIOGRAPHY = re.compile(r"^(references|bibliography|works cited)$", re.IGNORECASE)
 _FUNCTION_WORDS = frozenset(
     [
         "a",
@@ -182,7 +184,7 @@ def pdf_sections(pages: list[list[str]]) -> list[Section]:
             previous = line
         current.page_end = page_no
     drafts.append(current)
-    return [_to_section(d) for d in drafts if d.parts]
+    return [_to_section(d) for d in drafts if d.parts and not _BIBLIOGRAPHY.match(d.heading)]
 
 
 def _to_section(draft: _SectionDraft) -> Section:

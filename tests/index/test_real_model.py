@@ -29,12 +29,15 @@ def test_onnx_matches_sentence_transformers(onnx_settings: EmbeddingSettings) ->
         "Metformin is contraindicated in severe renal impairment.",
         "Screen women 65 years and older for osteoporosis.",
     ]
-    onnx = create_embedder(onnx_settings).embed(texts)
-    torch_settings = onnx_settings.model_copy(update={"backend": EmbeddingBackend.TORCH})
+    fp32 = onnx_settings.model_copy(update={"precision": "fp32"})
+    onnx = create_embedder(fp32).embed(texts)
+    torch_settings = fp32.model_copy(update={"backend": EmbeddingBackend.TORCH})
     reference = create_embedder(torch_settings).embed(texts)
     assert onnx.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, rtol=1e-5)
     assert float((onnx * reference).sum(axis=1).min()) > 0.9999
+    int8 = create_embedder(onnx_settings).embed(texts)  # the default: per-channel int8
+    assert float((int8 * reference).sum(axis=1).min()) > 0.98
 
 
 def test_real_model_finds_renal_dosing(

@@ -1,0 +1,90 @@
+"""Speed benchmarks on the built index: search and ask latency (p50/p95), ingest throughput.
+
+    python -m eval.benchmarks search|ask [--questions FILE] [--repeat N] [--out FILE.json]
+
+Results are printed and optionally written as JSON; they are measurements, never test asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from api.runtime import answer_engine, open_searcher
+from api.settings import load_settings
+
+DEFAULT_QUESTIONS = Path(__file__).parent / "questions" / "latency.txt"
+
+
+def read_questions(path: Path) -> list[str]:
+    """Non-empty, non-comment lines."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p95 and max of a list of milliseconds."""
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(p95, 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+def bench_search(questions: list[str], repeat: int) -> dict[str, object]:
+    """Hybrid search latency with a warm process (top 10, no filters)."""
+    index = open_searcher(load_settings())
+    index.search("warm up", 10)
+    timings = []
+    for _ in range(repeat):
+        for question in questions:
+            start = time.perf_counter()
+            index.search(question, 10)
+            timings.append((time.perf_counter() - start) * 1000)
+    return {"what": "search", "chunks": index.manifest.chunks, **percentiles(timings)}
+
+
+def bench_ask(questions: list[str], repeat: int) -> dict[str, object]:
+    """Answer latency with a warm process, with the time per pipeline stage."""
+    engine = answer_engine(load_settings())
+    engine.ask("warm up question about metformin dosing")
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for question in questions:
+            start = time.perf_counter()
+            answer = engine.ask(question)
+            totals.append((time.perf_counter() - start) * 1000)
+            for stage, ms in answer.timings_ms.items():
+                stages.setdefault(stage, []).append(ms)
+    return {
+        "what": "ask",
+        "chunks": engine.index.manifest.chunks,
+        **percentiles(totals),
+        "stages_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["search", "ask"])
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    questions = read_questions(args.questions)
+    bench = bench_search if args.what == "search" else bench_ask
+    result = bench(questions, args.repeat)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

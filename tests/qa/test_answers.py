@@ -1,0 +1,150 @@
+"""Answer rules on real passages with the real embedding model (integration)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.builder import IndexWriter
+from index.hybrid import open_index
+from index.settings import IndexSettings
+from ingest.chunking import SectionChunker
+from ingest.convert.ngc import ngc_to_markdown
+from ingest.convert.uspstf import group_by_topic, topic_to_markdown
+from ingest.embedding import create_embedder
+from ingest.loaders import load_paths
+from ingest.models import SourceKind
+from ingest.settings import ChunkingSettings, EmbeddingSettings
+from qa.models import Answer
+from qa.pipeline import AnswerEngine, EmptyQuestionError
+from qa.render import render_markdown
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, token_counter) -> AnswerEngine:  # type: ignore[no-untyped-def]
+    corpus = tmp_path_factory.mktemp("qa-corpus")
+    for folder in ("pdf", "openfda", "spl", "pubmed", "markdown"):
+        shutil.copytree(data_dir / folder, corpus / folder)
+    (corpus / "pdf" / "cdc_opioid_2022_pages19-24.pdf.meta.yaml").write_text(
+        "id: cdc-opioid-prescribing-2022\nissuer: Centers for Disease Control and Prevention\n"
+        "date: 2022-11-04\nsupersedes: ngc-10953\n"
+    )
+    markdown, _ = ngc_to_markdown(
+        (data_dir / "convert" / "ngc-10953.xml").read_bytes(), "ngc-10953"
+    )
+    (corpus / "ngc-10953.md").write_text(markdown)
+    data = json.loads((data_dir / "convert" / "uspstf_osteoporosis.json").read_text())
+    for topic, records in group_by_topic(data["specificRecommendations"]).items():
+        (corpus / "uspstf-osteoporosis.md").write_text(topic_to_markdown(topic, records)[0])
+
+    embedding = EmbeddingSettings(cache_dir=Path(".guideqa/models").resolve())
+    chunking = ChunkingSettings()
+    index_settings = IndexSettings(directory=tmp_path_factory.mktemp("qa-index"))
+    writer = IndexWriter(
+        index_settings,
+        embedding,
+        chunking,
+        create_embedder(embedding, for_ingest=True),
+        SectionChunker(chunking, token_counter),
+    )
+    report = load_paths([corpus])
+    assert not report.failures
+    writer.ingest(report.documents)
+    return AnswerEngine(open_index(index_settings, embedding, chunking, create_embedder(embedding)))
+
+
+def _all_statements(answer: Answer):  # type: ignore[no-untyped-def]
+    return [s for section in answer.sections for s in section.statements]
+
+
+def assert_citations_valid(answer: Answer) -> None:
+    numbers = {c.n for c in answer.references}
+    assert [c.n for c in answer.references] == list(range(1, len(numbers) + 1))
+    by_n = {c.n: c for c in answer.references}
+    for statement in _all_statements(answer):
+        assert statement.citations and statement.text.endswith(statement.quote)
+        for n in statement.citations:
+            assert statement.quote in by_n[n].passage  # verbatim from the cited passage
+    rendered = render_markdown(answer)
+    first_use = [int(n) for n in re.findall(r"\[(\d+)\]", rendered)]
+    assert list(dict.fromkeys(first_use)) == sorted(numbers)  # numbered in order of first use
+
+
+def test_osteoporosis_screening_cites_uspstf_with_grade(engine: AnswerEngine) -> None:
+    answer = engine.ask("Should women 65 and older be screened for osteoporosis?")
+    assert not answer.abstained
+    guideline = next(s for s in answer.sections if s.kind is SourceKind.GUIDELINE)
+    assert any(
+        "USPSTF" in s.text and "grade B" in s.text and "bone measurement testing" in s.quote
+        for s in guideline.statements
+    )
+    assert_citations_valid(answer)
+
+
+def test_follow_up_is_interpreted_and_answered(engine: AnswerEngine) -> None:
+    first = engine.ask("Should women 65 and older be screened for osteoporosis?")
+    follow = engine.ask("What about in men?", conversation_id=first.conversation_id)
+    assert "men" in follow.interpreted_question and "osteoporosis" in follow.interpreted_question
+    assert follow.conversation_id == first.conversation_id
+    quotes = " ".join(s.quote for s in _all_statements(follow))
+    assert "insufficient to assess the balance of benefits and harms" in quotes
+    assert "Interpreted as:" in render_markdown(follow)
+
+
+def test_boxed_warning_of_the_central_drug_is_shown(engine: AnswerEngine) -> None:
+    answer = engine.ask("What is the usual starting dose of Glucophage?")
+    label = next(s for s in answer.sections if s.kind is SourceKind.LABEL)
+    assert label.statements[0].text.startswith("Metformin label, Boxed Warning:")
+    assert "LACTIC ACIDOSIS" in label.statements[0].quote
+    assert any("500 mg" in s.quote for s in label.statements)
+    assert_citations_valid(answer)
+
+
+def test_renal_dosing_prefers_the_renal_label_section(engine: AnswerEngine) -> None:
+    answer = engine.ask("How should metformin be used when eGFR is between 30 and 45?")
+    label = next(s for s in answer.sections if s.kind is SourceKind.LABEL)
+    assert any(
+        "eGFR between 30" in s.quote or "eGFR between 30" in s.quote.replace("-", " ")
+        for s in label.statements
+    )
+    references = {c.section for c in answer.references}
+    assert any("Renal" in r for r in references)
+
+
+def test_superseded_guideline_is_not_preferred(engine: AnswerEngine) -> None:
+    answer = engine.ask("Should opioids be first-line therapy for acute low back pain?")
+    cited = {c.doc_id for c in answer.references}
+    assert "ngc-10953" not in cited
+    current = [c for c in answer.references if c.doc_id == "cdc-opioid-prescribing-2022"]
+    assert current and current[0].note and "supersedes" in current[0].note
+    assert current[0].pages is not None
+
+
+def test_unanswerable_question_abstains_and_reports_gaps(engine: AnswerEngine) -> None:
+    answer = engine.ask("What is the recommended dose of teriparatide for osteoporosis in men?")
+    assert "No FDA label for teriparatide is indexed." in answer.gaps
+    unrelated = engine.ask("How is malaria in returning travellers treated with artemether?")
+    assert unrelated.abstained and not unrelated.sections
+    assert unrelated.summary.startswith("The indexed corpus holds no evidence")
+    assert "Searched" in unrelated.summary and len(unrelated.gaps) == 3
+
+
+def test_sections_without_evidence_are_omitted_with_a_gap(engine: AnswerEngine) -> None:
+    answer = engine.ask(
+        "What are the adverse reactions of apixaban?", kinds=(SourceKind.LABEL, SourceKind.RESEARCH)
+    )
+    kinds = {s.kind for s in answer.sections}
+    assert SourceKind.LABEL in kinds and SourceKind.GUIDELINE not in kinds
+    if SourceKind.RESEARCH not in kinds:
+        assert any("research abstract" in g for g in answer.gaps)
+
+
+def test_empty_question_is_refused(engine: AnswerEngine) -> None:
+    with pytest.raises(EmptyQuestionError):
+        engine.ask("   ")
