@@ -20,7 +20,7 @@ class QASettings(BaseModel):
     max_statements_per_document: int = 2
     # A kind has relevant evidence only when its best passage clears both thresholds
     # (calibrated on answerable and unanswerable questions: see eval/README.md).
-    min_dense_score: float = 0.42
+    min_dense_score: float = 0.50
     min_term_coverage: float = 0.34
     min_sentence_score: float = 0.2
     max_sentence_words: int = 90
