@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run build test lint typecheck clean
+.PHONY: install run build test lint typecheck clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,16 @@ install: $(STAMP)
 build: $(STAMP)
 	$(BIN)/guideqa build corpus
 
-# Until the HTTP service lands, `make run` ends once the index is built.
 run: build
 	@$(BIN)/guideqa info
-	@echo
-	@echo "Index ready. Ask:  $(BIN)/guideqa ask \"Should women 65 and older be screened for osteoporosis?\""
-	@echo "Follow up:         $(BIN)/guideqa ask \"What about in men?\" --conversation visit.json"
+	$(BIN)/guideqa serve
 
-test: $(STAMP)
+# The browser test drives Debian's chromium (installed once; needs root, as on CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

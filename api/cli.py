@@ -317,3 +317,29 @@ def ask(
     conversation_id = store.conversation_id if store else None
     answer = engine.ask(question, conversation_id, tuple(SourceKind(k) for k in kinds))
     click.echo(answer.model_dump_json(indent=2) if as_json else render_markdown(answer))
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default from settings: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default from settings: 8000).")
+@index_option
+@friendly_errors
+def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
+    """Serve the HTTP API and the web page on the published index."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings(index_dir)
+    app = create_app(settings)
+    server = settings.server
+    click.echo(
+        f"GuideQA on http://{host or server.host}:{port or server.port} "
+        f"(index {settings.index.directory})",
+        err=True,
+    )
+    uvicorn.run(app, host=host or server.host, port=port or server.port, log_level=server.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.settings import IndexSettings
 from ingest.settings import ChunkingSettings, EmbeddingSettings
 from qa.settings import QASettings
+
+
+class ServerSettings(BaseModel):
+    """The HTTP service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = Field(default=2000, ge=10)
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "info"
+    log_questions: bool = Field(
+        default=False, description="log question text (off: clinicians paste patient details)"
+    )
+    max_conversations: int = 1000
+    conversation_idle_seconds: float = 3600.0
+    max_concurrent_answers: int = Field(default=2, description="CPU-bound answers at once")
 
 
 class Settings(BaseSettings):
@@ -24,6 +42,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     index: IndexSettings = IndexSettings()
     qa: QASettings = QASettings()
+    server: ServerSettings = ServerSettings()
 
     def resolved(self) -> Settings:
         """A copy where GUIDEQA_INDEX_DIR (or --index) has been applied to the index section."""

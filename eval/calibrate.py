@@ -44,8 +44,10 @@ def main() -> None:
     answerable = [q for q in read_questions(args.answerable) if q not in unanswerable]
     scores = {q: best_scores(engine, q) for q in [*answerable, *unanswerable]}
     print("dense  cover  answered/answerable  abstained/unanswerable  F1(abstain)")
-    for dense, cover in itertools.product([0.35, 0.4, 0.42, 0.45, 0.5, 0.55],
-                                          [0.2, 0.25, 0.3, 0.34, 0.4, 0.5]):
+    for dense, cover in itertools.product(
+        [0.35, 0.4, 0.42, 0.45, 0.5, 0.55], [0.2, 0.25, 0.3, 0.34, 0.4, 0.5]
+    ):
+
         def answers(q: str, d: float = dense, c: float = cover) -> bool:
             return any(x >= d and y >= c for x, y in scores[q])
 
@@ -55,8 +57,10 @@ def main() -> None:
         precision = abstained / max(1, abstained + false_abstain)
         recall = abstained / max(1, len(unanswerable))
         f1 = 2 * precision * recall / max(1e-9, precision + recall)
-        print(f"{dense:5.2f}  {cover:5.2f}  {answered:3d}/{len(answerable)}"
-              f"               {abstained:3d}/{len(unanswerable)}                 {f1:.2f}")
+        print(
+            f"{dense:5.2f}  {cover:5.2f}  {answered:3d}/{len(answerable)}"
+            f"               {abstained:3d}/{len(unanswerable)}                 {f1:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -188,11 +188,13 @@ class AnswerEngine:
 
     def _summary(self, chosen: dict[SourceKind, list[Evidence]]) -> list[Evidence]:
         """The strongest evidence of each kind, guidelines first; a boxed warning stays in
-        the label section, where it is always shown first."""
+        the label section (always shown first there) unless it is all there is."""
         firsts = [
-            next((e for e in chosen[k] if not e.boxed), None) for k in KIND_ORDER if chosen.get(k)
+            next((e for e in chosen[k] if not e.boxed), chosen[k][0])
+            for k in KIND_ORDER
+            if chosen.get(k)
         ]
-        return [e for e in firsts if e is not None][: self.settings.max_summary_sentences]
+        return firsts[: self.settings.max_summary_sentences]
 
 
 def _recency(hit: Hit) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from index.builder import IndexWriter
 from index.hybrid import HybridIndex, open_index
 from index.settings import IndexSettings
 from ingest.chunking import SectionChunker, model_token_counter
-from ingest.embedding import HashingEmbedder
+from ingest.convert.ngc import ngc_to_markdown
+from ingest.convert.uspstf import group_by_topic, topic_to_markdown
+from ingest.embedding import HashingEmbedder, create_embedder
 from ingest.loaders import load_paths
 from ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
 
@@ -75,3 +79,56 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, token_counter) -> Hyb
     assert not report.failures, report.failures
     make_writer(settings, token_counter).ingest(report.documents)
     return open_index(settings.index, settings.embedding, settings.chunking, HashingEmbedder())
+
+
+MODEL_CACHE = Path(".guideqa/models").resolve()  # shared with `make run`: exported once
+
+
+def real_settings(index_dir: Path) -> Settings:
+    """Default settings (real ONNX model) with the index under tmp."""
+    return Settings(
+        embedding=EmbeddingSettings(cache_dir=MODEL_CACHE),
+        index=IndexSettings(directory=index_dir),
+    )
+
+
+def write_qa_corpus(folder: Path) -> None:
+    """Real sample files plus a converted NGC guideline and a USPSTF topic."""
+    for name in ("pdf", "openfda", "spl", "pubmed", "markdown"):
+        shutil.copytree(DATA / name, folder / name)
+    (folder / "pdf" / "cdc_opioid_2022_pages19-24.pdf.meta.yaml").write_text(
+        "id: cdc-opioid-prescribing-2022\nissuer: Centers for Disease Control and Prevention\n"
+        "date: 2022-11-04\nsupersedes: ngc-10953\n"
+    )
+    xml = (DATA / "convert" / "ngc-10953.xml").read_bytes()
+    (folder / "ngc-10953.md").write_text(ngc_to_markdown(xml, "ngc-10953")[0])
+    data = json.loads((DATA / "convert" / "uspstf_osteoporosis.json").read_text())
+    for topic, records in group_by_topic(data["specificRecommendations"]).items():
+        (folder / "uspstf-osteoporosis.md").write_text(topic_to_markdown(topic, records)[0])
+
+
+@pytest.fixture(scope="session")
+def real_index_settings(tmp_path_factory: pytest.TempPathFactory, token_counter) -> Settings:  # type: ignore[no-untyped-def]
+    """A small real index (real model) over the sample corpus, built once per session."""
+    corpus = tmp_path_factory.mktemp("qa-corpus")
+    write_qa_corpus(corpus)
+    settings = real_settings(tmp_path_factory.mktemp("qa-index"))
+    writer = IndexWriter(
+        settings.index,
+        settings.embedding,
+        settings.chunking,
+        create_embedder(settings.embedding, for_ingest=True),
+        SectionChunker(settings.chunking, token_counter),
+    )
+    report = load_paths([corpus])
+    assert not report.failures, report.failures
+    writer.ingest(report.documents)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_index(real_index_settings: Settings) -> HybridIndex:
+    settings = real_index_settings
+    return open_index(
+        settings.index, settings.embedding, settings.chunking, create_embedder(settings.embedding)
+    )

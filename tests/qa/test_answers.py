@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
-from index.builder import IndexWriter
-from index.hybrid import open_index
-from index.settings import IndexSettings
-from ingest.chunking import SectionChunker
-from ingest.convert.ngc import ngc_to_markdown
-from ingest.convert.uspstf import group_by_topic, topic_to_markdown
-from ingest.embedding import create_embedder
-from ingest.loaders import load_paths
+from index.hybrid import HybridIndex
 from ingest.models import SourceKind
-from ingest.settings import ChunkingSettings, EmbeddingSettings
 from qa.models import Answer
 from qa.pipeline import AnswerEngine, EmptyQuestionError
 from qa.render import render_markdown
@@ -27,36 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, token_counter) -> AnswerEngine:  # type: ignore[no-untyped-def]
-    corpus = tmp_path_factory.mktemp("qa-corpus")
-    for folder in ("pdf", "openfda", "spl", "pubmed", "markdown"):
-        shutil.copytree(data_dir / folder, corpus / folder)
-    (corpus / "pdf" / "cdc_opioid_2022_pages19-24.pdf.meta.yaml").write_text(
-        "id: cdc-opioid-prescribing-2022\nissuer: Centers for Disease Control and Prevention\n"
-        "date: 2022-11-04\nsupersedes: ngc-10953\n"
-    )
-    markdown, _ = ngc_to_markdown(
-        (data_dir / "convert" / "ngc-10953.xml").read_bytes(), "ngc-10953"
-    )
-    (corpus / "ngc-10953.md").write_text(markdown)
-    data = json.loads((data_dir / "convert" / "uspstf_osteoporosis.json").read_text())
-    for topic, records in group_by_topic(data["specificRecommendations"]).items():
-        (corpus / "uspstf-osteoporosis.md").write_text(topic_to_markdown(topic, records)[0])
-
-    embedding = EmbeddingSettings(cache_dir=Path(".guideqa/models").resolve())
-    chunking = ChunkingSettings()
-    index_settings = IndexSettings(directory=tmp_path_factory.mktemp("qa-index"))
-    writer = IndexWriter(
-        index_settings,
-        embedding,
-        chunking,
-        create_embedder(embedding, for_ingest=True),
-        SectionChunker(chunking, token_counter),
-    )
-    report = load_paths([corpus])
-    assert not report.failures
-    writer.ingest(report.documents)
-    return AnswerEngine(open_index(index_settings, embedding, chunking, create_embedder(embedding)))
+def engine(real_index: HybridIndex) -> AnswerEngine:
+    return AnswerEngine(real_index)
 
 
 def _all_statements(answer: Answer):  # type: ignore[no-untyped-def]

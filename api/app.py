@@ -1,0 +1,72 @@
+"""The FastAPI application factory: settings in, app out; heavy things load here, once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import AppState, EngineHolder
+from api.metrics import Metrics
+from api.problems import install_problem_handlers
+from api.routes import ask, documents, health
+from api.runtime import open_searcher
+from api.settings import Settings
+from qa.conversation import InMemoryConversationStore
+from qa.pipeline import AnswerEngine
+
+WEB = Path(__file__).parent / "web"
+
+
+def build_engine(settings: Settings, conversations: InMemoryConversationStore) -> AnswerEngine:
+    """An engine over the published index with a warmed-up embedder."""
+    return AnswerEngine(open_searcher(settings), settings.qa, conversations)
+
+
+def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAPI:
+    """The GuideQA HTTP service. Pass an engine to serve a prepared index (tests)."""
+    conversations = (
+        engine.conversations
+        if engine and isinstance(engine.conversations, InMemoryConversationStore)
+        else InMemoryConversationStore(
+            settings.server.max_conversations, settings.server.conversation_idle_seconds
+        )
+    )
+    engine = engine or build_engine(settings, conversations)
+    metrics = Metrics()
+    metrics.set_index_version(engine.index.version)
+    app = FastAPI(
+        title="GuideQA",
+        version="0.1.0",
+        description="Clinical evidence answers built only from indexed guidelines, FDA drug "
+        "labels and research abstracts. Every statement cites its passage.",
+    )
+    app.state.guideqa = AppState(
+        settings=settings,
+        holder=EngineHolder(engine),
+        conversations=conversations,
+        metrics=metrics,
+        answer_slots=asyncio.Semaphore(settings.server.max_concurrent_answers),
+    )
+    install_problem_handlers(app)
+    metrics.install(app)
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.server.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    for router in (ask.router, documents.router, health.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index_page() -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
+    return app

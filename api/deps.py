@@ -1,0 +1,60 @@
+"""Request-scoped dependencies: settings, the current answer engine, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.metrics import Metrics
+from api.settings import Settings
+from qa.conversation import InMemoryConversationStore
+from qa.pipeline import AnswerEngine
+
+
+class EngineHolder:
+    """The engine in service; replaced whole when a new index version is published."""
+
+    def __init__(self, engine: AnswerEngine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> AnswerEngine:
+        """The current engine (requests keep the one they started with)."""
+        return self._engine
+
+    def swap(self, engine: AnswerEngine) -> AnswerEngine:
+        """Install a new engine; returns the old one."""
+        with self._lock:
+            old, self._engine = self._engine, engine
+        return old
+
+
+@dataclass
+class AppState:
+    """Everything the routes share, built once by the app factory."""
+
+    settings: Settings
+    holder: EngineHolder
+    conversations: InMemoryConversationStore
+    metrics: Metrics
+    answer_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+
+
+def get_state(request: Request) -> AppState:
+    """The app's shared state."""
+    state: AppState = request.app.state.guideqa
+    return state
+
+
+def get_engine(state: Annotated[AppState, Depends(get_state)]) -> AnswerEngine:
+    """The engine serving this request."""
+    return state.holder.engine
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+EngineDep = Annotated[AnswerEngine, Depends(get_engine)]

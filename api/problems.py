@@ -1,0 +1,103 @@
+"""One error shape for every failure: RFC 9457 problem details, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from index.errors import IndexBusyError, IndexNotFoundError
+from ingest.errors import GuideQAError, IngestError
+from qa.conversation import ConversationNotFoundError
+from qa.pipeline import EmptyQuestionError
+
+log = logging.getLogger("guideqa.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiProblem(Exception):
+    """Raised by routes for a 4xx answer with an actionable message."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def problem(request: Request, status: int, title: str, detail: str) -> JSONResponse:
+    """A problem-details response for this request."""
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+_DOMAIN_STATUS: tuple[tuple[type[GuideQAError], int, str], ...] = (
+    (ConversationNotFoundError, 404, "Unknown conversation"),
+    (EmptyQuestionError, 422, "Empty question"),
+    (IndexNotFoundError, 503, "No index loaded"),
+    (IndexBusyError, 409, "Index busy"),
+    (IngestError, 422, "Document could not be ingested"),
+)
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[int, str, str]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return 400, "Malformed JSON", "the request body is not valid JSON: send a JSON object"
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {error.get('msg')}")
+    return 422, "Invalid request", "; ".join(parts)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Translate every error into problem details at the edge."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(request, exc.status, exc.title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(request, *_validation_detail(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
+        return problem(request, exc.status_code, _reason(exc.status_code), detail)
+
+    @app.exception_handler(GuideQAError)
+    async def _domain(request: Request, exc: GuideQAError) -> JSONResponse:
+        for kind, status, title in _DOMAIN_STATUS:
+            if isinstance(exc, kind):
+                return problem(request, status, title, str(exc))
+        return problem(request, 400, "Request failed", str(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error on %s: %s: %s", request.url.path, type(exc).__name__, exc)
+        return problem(
+            request,
+            500,
+            "Internal error",
+            "the server failed to handle this request; it has been logged",
+        )
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

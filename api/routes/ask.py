@@ -1,0 +1,83 @@
+"""POST /v1/ask and GET /v1/conversations/{id}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import EngineDep, StateDep
+from api.problems import ApiProblem
+from api.schemas import AskRequest, ConversationOut, TurnOut
+from qa.models import Answer
+from qa.render import render_markdown
+
+router = APIRouter(prefix="/v1", tags=["answers"])
+log = logging.getLogger("guideqa.api")
+
+
+def _require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.split(";")[0].strip().lower() == "application/json":
+        raise ApiProblem(
+            415,
+            "Unsupported media type",
+            f"send the question as application/json, not {content_type or 'nothing'}",
+        )
+
+
+@router.post(
+    "/ask",
+    response_model=Answer,
+    dependencies=[Depends(_require_json)],
+    responses={200: {"content": {"text/markdown": {}}}, 400: {}, 404: {}, 415: {}, 422: {}},
+    summary="Answer a clinical question (a follow-up when conversation_id is given)",
+)
+async def ask(
+    body: AskRequest, request: Request, state: StateDep, engine: EngineDep
+) -> Answer | PlainTextResponse:
+    question = body.question.strip()
+    limit = state.settings.server.max_question_chars
+    if not question:
+        raise ApiProblem(422, "Empty question", "the question is empty: type a clinical question")
+    if len(question) > limit:
+        raise ApiProblem(
+            422,
+            "Question too long",
+            f"the question has {len(question)} characters; the limit is {limit}",
+        )
+    if state.settings.server.log_questions:
+        log.info("question: %s", question)
+    kinds = tuple(body.kinds or ())
+    async with state.answer_slots:  # CPU-bound: in a worker thread, a bounded number at once
+        answer = await run_in_threadpool(engine.ask, question, body.conversation_id, kinds)
+    state.metrics.answers.inc()
+    if answer.abstained:
+        state.metrics.abstentions.inc()
+    if "text/markdown" in request.headers.get("accept", ""):
+        return PlainTextResponse(render_markdown(answer), media_type="text/markdown")
+    return answer
+
+
+@router.get(
+    "/conversations/{conversation_id}",
+    response_model=ConversationOut,
+    responses={404: {}},
+    summary="The turns of a conversation so far",
+)
+def conversation(conversation_id: str, state: StateDep) -> ConversationOut:
+    found = state.conversations.get(conversation_id)
+    return ConversationOut(
+        conversation_id=found.conversation_id,
+        turns=[
+            TurnOut(
+                question=t.question,
+                interpreted_question=t.interpreted_question,
+                summary=t.summary,
+                abstained=t.abstained,
+            )
+            for t in found.turns
+        ],
+    )

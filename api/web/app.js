@@ -1,0 +1,159 @@
+// GuideQA web page: ask, follow up, and read the exact passage behind each citation.
+(function () {
+  "use strict";
+  const $ = (selector) => document.querySelector(selector);
+  const state = { conversationId: null, turns: 0 };
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("data-")) node.setAttribute(key, value);
+      else node[key] = value;
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function citeButtons(numbers, references) {
+    return numbers.map((n) => {
+      const button = el("button", { type: "button", class: "cite", "data-n": String(n), title: "Show the cited passage" }, `[${n}]`);
+      button.addEventListener("mouseenter", () => showPassage(button, references[n]));
+      button.addEventListener("focus", () => showPassage(button, references[n]));
+      button.addEventListener("click", (event) => { event.stopPropagation(); showPassage(button, references[n]); });
+      return button;
+    });
+  }
+
+  function describe(ref) {
+    const parts = [ref.title];
+    const who = [ref.issuer, ref.year].filter(Boolean).join(", ");
+    if (who) parts.push(who);
+    let where = ref.section;
+    if (ref.pages) where += ref.pages[0] === ref.pages[1] ? `, p. ${ref.pages[0]}` : `, pp. ${ref.pages[0]}-${ref.pages[1]}`;
+    parts.push(where);
+    if (ref.identifier) parts.push(ref.kind === "label" ? `DailyMed set id ${ref.identifier}` : ref.identifier);
+    return parts.join(". ");
+  }
+
+  function showPassage(anchor, ref) {
+    if (!ref) return;
+    const box = $("#passage");
+    const meta = box.querySelector(".passage-meta");
+    meta.replaceChildren(`[${ref.n}] ${describe(ref)}`);
+    if (ref.url) meta.append(" ", el("a", { href: ref.url, target: "_blank", rel: "noopener" }, "source"));
+    if (ref.note) meta.append(el("div", { class: "note" }, ref.note));
+    box.querySelector(".passage-text").textContent = ref.passage;
+    box.hidden = false;
+    const rect = anchor.getBoundingClientRect();
+    box.style.top = `${window.scrollY + rect.bottom + 6}px`;
+    box.style.left = `${Math.max(8, Math.min(window.scrollX + rect.left - 40, window.innerWidth - box.offsetWidth - 12))}px`;
+  }
+
+  function hidePassage() { $("#passage").hidden = true; }
+
+  function renderAnswer(answer) {
+    const references = Object.fromEntries(answer.references.map((r) => [r.n, r]));
+    const turn = el("article", { class: "turn" + (answer.abstained ? " abstained" : "") });
+    turn.append(el("p", { class: "asked" }, "Q: ", answer.question));
+    if (answer.interpreted_question !== answer.question) {
+      turn.append(el("p", { class: "interpreted" }, "Interpreted as: ", answer.interpreted_question));
+    }
+    const bottom = el("p", { class: "bottom-line" });
+    const pieces = answer.summary.split(/(\[\d+\])/);
+    for (const piece of pieces) {
+      const match = /^\[(\d+)\]$/.exec(piece);
+      if (match) bottom.append(...citeButtons([Number(match[1])], references));
+      else if (piece) bottom.append(piece);
+    }
+    turn.append(bottom);
+    for (const section of answer.sections) {
+      const list = el("ul");
+      for (const statement of section.statements) {
+        list.append(el("li", {}, statement.text, " ", ...citeButtons(statement.citations, references)));
+      }
+      turn.append(el("section", { class: "answer-section", "data-kind": section.kind }, el("h3", {}, section.title), list));
+    }
+    if (answer.gaps.length) {
+      const gaps = el("ul", {}, ...answer.gaps.map((g) => el("li", {}, g)));
+      turn.append(el("section", { class: "gaps" }, el("h3", {}, answer.abstained ? "No answer: gaps in the indexed evidence" : "Gaps"), gaps));
+    }
+    if (answer.references.length) {
+      const list = el("ol");
+      for (const ref of answer.references) {
+        const item = el("li", { id: `ref-${state.turns}-${ref.n}` }, describe(ref), ". ");
+        if (ref.url) item.append(el("a", { href: ref.url, target: "_blank", rel: "noopener" }, ref.url));
+        if (ref.note) item.append(" ", el("span", { class: "note" }, `(${ref.note})`));
+        list.append(item);
+      }
+      turn.append(el("section", { class: "references" }, el("h3", {}, "References"), list));
+    }
+    turn.append(el("p", { class: "timing" }, `Index ${answer.index_version} · ${Math.round(answer.timings_ms.total || 0)} ms`));
+    $("#disclaimer").textContent = answer.disclaimer;
+    return turn;
+  }
+
+  async function ask(question, button) {
+    const error = $("#error");
+    error.hidden = true;
+    button.disabled = true;
+    try {
+      const response = await fetch("/v1/ask", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ question, conversation_id: state.conversationId }),
+      });
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.detail || body.title || `request failed (${response.status})`);
+      state.conversationId = body.conversation_id;
+      state.turns += 1;
+      $("#conversation").append(renderAnswer(body));
+      $("#followup-form").hidden = false;
+      return true;
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+      return false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  $("#ask-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const question = $("#question").value.trim();
+    if (!question) return;
+    state.conversationId = null;
+    $("#conversation").replaceChildren();
+    await ask(question, $("#ask-button"));
+  });
+
+  $("#followup-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const question = $("#followup").value.trim();
+    if (!question) return;
+    if (await ask(question, $("#followup-button"))) $("#followup").value = "";
+  });
+
+  $("#new-conversation").addEventListener("click", () => {
+    state.conversationId = null;
+    state.turns = 0;
+    $("#conversation").replaceChildren();
+    $("#followup-form").hidden = true;
+    $("#question").value = "";
+    $("#question").focus();
+    hidePassage();
+  });
+
+  $("#passage .close").addEventListener("click", hidePassage);
+  document.addEventListener("click", (event) => { if (!$("#passage").contains(event.target)) hidePassage(); });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") hidePassage(); });
+
+  fetch("/readyz").then((r) => r.json()).then((ready) => {
+    const counts = ready.counts_by_kind || {};
+    $("#index-status").textContent = `Index ${ready.index_version}: ${counts.guideline || 0} guidelines, ${counts.label || 0} drug labels, ${counts.research || 0} research abstracts.`;
+  }).catch(() => { $("#index-status").textContent = "Index status unavailable."; });
+})();

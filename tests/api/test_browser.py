@@ -1,0 +1,106 @@
+"""End to end in a real browser: the real server, Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.settings import Settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(real_index_settings: Settings) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GUIDEQA_INDEX_DIR": str(real_index_settings.index.directory),
+        "GUIDEQA_EMBEDDING__CACHE_DIR": str(real_index_settings.embedding.cache_dir),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"the server exited early:\n{output}")
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("the server did not become ready within 60 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_ask_hover_citation_and_follow_up(server: str) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        page.goto(server)
+        page.fill("#question", "Should women 65 and older be screened for osteoporosis?")
+        page.click("#ask-button")
+        page.wait_for_selector(".turn .references li")
+        assert page.locator(".turn .bottom-line").first.inner_text().strip()
+        assert page.locator(".answer-section h3").first.inner_text() == "From the Guidelines"
+        citation = page.locator(".answer-section .cite").first
+        citation.hover()
+        passage = page.locator("#passage")
+        passage.wait_for(state="visible")
+        assert "bone measurement testing" in passage.inner_text()
+        assert "U.S. Preventive Services Task Force" in passage.inner_text()
+
+        page.fill("#followup", "What about in men?")
+        page.click("#followup-button")
+        page.wait_for_selector(".turn:nth-of-type(2) .interpreted")
+        interpreted = page.locator(".turn:nth-of-type(2) .interpreted").inner_text()
+        assert "men" in interpreted and "osteoporosis" in interpreted
+        assert page.locator("#disclaimer").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser_followup.png"), full_page=True)
+
+        page.click("#new-conversation")
+        assert page.locator(".turn").count() == 0
+        browser.close()
