@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import AppState, EngineHolder
 from api.metrics import Metrics
 from api.problems import install_problem_handlers
-from api.routes import ask, documents, health
+from api.reload import IndexReloader
+from api.routes import ask, documents, health, manage
 from api.runtime import open_searcher
 from api.settings import Settings
 from qa.conversation import InMemoryConversationStore
@@ -39,19 +42,29 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
     engine = engine or build_engine(settings, conversations)
     metrics = Metrics()
     metrics.set_index_version(engine.index.version)
-    app = FastAPI(
-        title="GuideQA",
-        version="0.1.0",
-        description="Clinical evidence answers built only from indexed guidelines, FDA drug "
-        "labels and research abstracts. Every statement cites its passage.",
-    )
-    app.state.guideqa = AppState(
+    state = AppState(
         settings=settings,
         holder=EngineHolder(engine),
         conversations=conversations,
         metrics=metrics,
         answer_slots=asyncio.Semaphore(settings.server.max_concurrent_answers),
     )
+    state.reloader = IndexReloader(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.reloader.start()  # serve newly published index versions without a restart
+        yield
+        state.reloader.stop()
+
+    app = FastAPI(
+        title="GuideQA",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Clinical evidence answers built only from indexed guidelines, FDA drug "
+        "labels and research abstracts. Every statement cites its passage.",
+    )
+    app.state.guideqa = state
     install_problem_handlers(app)
     metrics.install(app)
     if settings.server.cors_origins:
@@ -61,7 +74,7 @@ def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAP
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for router in (ask.router, documents.router, health.router):
+    for router in (ask.router, manage.router, documents.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 

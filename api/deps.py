@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -43,6 +43,8 @@ class AppState:
     conversations: InMemoryConversationStore
     metrics: Metrics
     answer_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    reloader: Any = None  # api.reload.IndexReloader, set by the app factory
+    writer: Any = None  # index.builder.IndexWriter, created on the first upload
 
 
 def get_state(request: Request) -> AppState:

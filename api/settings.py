@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.settings import IndexSettings
@@ -28,6 +28,21 @@ class ServerSettings(BaseModel):
     max_conversations: int = 1000
     conversation_idle_seconds: float = 3600.0
     max_concurrent_answers: int = Field(default=2, description="CPU-bound answers at once")
+    max_upload_bytes: int = 25 * 1024 * 1024
+    upload_types: tuple[str, ...] = (
+        ".pdf",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".json",
+        ".jsonl",
+        ".ndjson",
+        ".xml",
+        ".nbib",
+        ".zip",
+    )
+    reload_interval_seconds: float = Field(default=1.0, description="index version poll")
+    write_wait_seconds: float = Field(default=30.0, description="wait for another writer")
 
 
 class Settings(BaseSettings):
@@ -38,6 +53,9 @@ class Settings(BaseSettings):
     )
 
     index_dir: Path | None = Field(default=None, description="shortcut for index.directory")
+    api_token: SecretStr | None = Field(
+        default=None, description="GUIDEQA_API_TOKEN: bearer token of the write endpoints"
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     index: IndexSettings = IndexSettings()

@@ -122,6 +122,7 @@ class IndexWriter:
         *,
         failures: Sequence[IngestError] = (),
         prune: bool = False,
+        remove: Sequence[str] = (),
         scanned_sources: Sequence[str] = (),
         source_fingerprint: str | None = None,
         progress: Progress | None = None,
@@ -131,7 +132,7 @@ class IndexWriter:
         root = self.index.directory
         with write_lock(root, self.index.lock_timeout_s):
             previous = _load_previous(root, self.settings_id)
-            plan = _plan(previous, documents, prune, scanned_sources)
+            plan = _plan(previous, documents, prune, scanned_sources, set(remove))
             _checkpoint("before_embed")
             final_docs = plan.final_documents
             if not plan.touches_index and current_version(root) is not None:
@@ -270,7 +271,11 @@ class _Plan:
 
 
 def _plan(
-    previous: _Previous, documents: Sequence[Document], prune: bool, scanned: Sequence[str]
+    previous: _Previous,
+    documents: Sequence[Document],
+    prune: bool,
+    scanned: Sequence[str],
+    remove: set[str] | None = None,
 ) -> _Plan:
     incoming: dict[str, Document] = {}
     for doc in documents:  # a later file with the same id replaces an earlier one
@@ -281,7 +286,7 @@ def _plan(
         if doc_id in incoming:
             continue
         gone = not Path(old.source_path).exists() or old.source_path in scanned_set
-        if prune and gone:
+        if (prune and gone) or doc_id in (remove or set()):
             plan.removed.append(doc_id)
         else:
             plan.final_documents.append(old)

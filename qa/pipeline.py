@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from index.hybrid import HybridIndex
+from index.hybrid import HybridIndex, supersession
 from index.models import Hit, SearchFilters
 from ingest.errors import GuideQAError
 from ingest.models import Document, SourceKind
@@ -206,11 +206,11 @@ def _recency(hit: Hit) -> float:
 def _supersession_notes(documents: tuple[Document, ...]) -> dict[str, str]:
     by_id = {d.doc_id: d for d in documents}
     notes: dict[str, str] = {}
-    for doc in documents:
-        older = [by_id[s] for s in doc.supersedes if s in by_id]
-        if older:
-            described = "; ".join(f"{o.title} ({o.year})" if o.year else o.title for o in older)
-            notes[doc.doc_id] = f"supersedes {described}, also indexed"
+    for newer, olds in supersession(documents).items():
+        described = "; ".join(
+            f"{by_id[o].title} ({by_id[o].year})" if by_id[o].year else by_id[o].title for o in olds
+        )
+        notes[newer] = f"supersedes {described}, also indexed"
     return notes
 
 

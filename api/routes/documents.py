@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import EngineDep
 from api.problems import ApiProblem
 from api.schemas import DocumentDetail, DocumentPage, DocumentSummary, SectionOut
+from index.hybrid import supersession
 from ingest.models import Document, SourceKind
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -16,9 +17,9 @@ router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
 def _superseded_by(documents: tuple[Document, ...]) -> dict[str, list[str]]:
     relation: dict[str, list[str]] = {}
-    for doc in documents:
-        for older in doc.supersedes:
-            relation.setdefault(older, []).append(doc.doc_id)
+    for newer, olds in supersession(documents).items():
+        for older in olds:
+            relation.setdefault(older, []).append(newer)
     return relation
 
 
@@ -64,7 +65,8 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentDetail:
         )
     later = _superseded_by(documents)
     by_id = {d.doc_id: d for d in documents}
-    family = [by_id[i] for i in (*doc.supersedes, *later.get(doc_id, [])) if i in by_id]
+    replaces = supersession(documents).get(doc_id, ())
+    family = [by_id[i] for i in (*replaces, *later.get(doc_id, [])) if i in by_id]
     summary = DocumentSummary.of(doc, later.get(doc_id, []))
     sections = [
         SectionOut(

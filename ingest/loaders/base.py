@@ -125,3 +125,31 @@ def parse_compact_date(value: str | None) -> dt.date | None:
         return dt.datetime.strptime(value.strip(), "%Y%m%d").date()
     except ValueError:
         return None
+
+
+def apply_metadata(document: Document, meta: SourceMetadata) -> Document:
+    """The document with every field the metadata sets replacing what the file said."""
+    update: dict[str, object] = {}
+    for name in (
+        "kind",
+        "title",
+        "issuer",
+        "date",
+        "version",
+        "url",
+        "identifier",
+        "licence",
+        "series_id",
+    ):
+        value = getattr(meta, name)
+        if value is not None:
+            update[name] = value
+    if meta.id:
+        update["doc_id"] = meta.id
+    if meta.resolved_year():
+        update["year"] = meta.resolved_year()
+    if meta.supersedes:
+        update["supersedes"] = tuple(meta.supersedes)
+    if meta.drug_names:
+        update["drug_names"] = tuple(meta.drug_names)
+    return document.model_copy(update=update)
