@@ -341,5 +341,12 @@ def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
     uvicorn.run(app, host=host or server.host, port=port or server.port, log_level=server.log_level)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """Console entry point: the commands, with `eval` registered."""
+    import api.cli_eval  # noqa: F401  (registers `guideqa eval` on the group)
+
     main()
+
+
+if __name__ == "__main__":
+    run()

@@ -122,15 +122,23 @@ class HybridIndex:
             mask &= (facts.year <= filters.year_to) & (facts.year > 0)
         return mask
 
-    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
-        """Hybrid search: the top-k chunks by fused dense and BM25 rank."""
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
+        """Top-k chunks: fused dense and BM25 rank, or one of them alone ("dense", "lexical")."""
         filters = filters or SearchFilters()
         mask = self.allowed_rows(filters)
         pool = max(self.settings.candidates, k)
-        dense = self.dense_candidates(query, pool, mask)
-        lexical = self.lexical_candidates(query, pool, mask)
-        fused = fuse(dense, lexical, self.settings)
-        return self.hits(fused[:k], dict(dense), dict(lexical))
+        dense = self.dense_candidates(query, pool, mask) if mode != "lexical" else []
+        lexical = self.lexical_candidates(query, pool, mask) if mode != "dense" else []
+        ranked = {"dense": dense, "lexical": lexical}.get(mode) or fuse(
+            dense, lexical, self.settings
+        )
+        return self.hits(ranked[:k], dict(dense), dict(lexical))
 
     def dense_candidates(
         self, query: str, pool: int, mask: npt.NDArray[np.bool_] | None

@@ -1,0 +1,155 @@
+"""`guideqa eval`: the clinical question set, BioASQ, baselines, reports and comparisons."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.cli import friendly_errors, index_option, main
+from api.runtime import answer_engine, index_writer
+from api.settings import Settings, load_settings
+
+
+def _bar(label: str):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, desc=label, file=sys.stderr, leave=False)
+        state["bar"].update(done - state["bar"].n)
+        if done >= total:
+            state["bar"].close()
+
+    return update
+
+
+def _systems(settings: Settings, baselines: bool, **guideqa_options: Any) -> list[Any]:
+    from eval.systems import GuideQASystem, SearchBaseline
+
+    engine = answer_engine(settings)
+    systems: list[Any] = [GuideQASystem(engine, **guideqa_options)]
+    if baselines:
+        from eval.langchain_baseline import LangChainBaseline
+
+        systems += [SearchBaseline(engine.index, m) for m in ("lexical", "dense", "hybrid")]
+        systems.append(LangChainBaseline(engine.index))
+    return systems
+
+
+def run_clinical(settings: Settings, set_name: str, baselines: bool) -> list[dict[str, Any]]:
+    """The clinical set through GuideQA (and the baselines)."""
+    from eval.dataset import load_questions, question_set
+    from eval.runner import run_system, system_report
+
+    questions = load_questions(question_set(set_name))
+    return [
+        system_report(s.name, run_system(s, questions, _bar(s.name)))
+        for s in _systems(settings, baselines)
+    ]
+
+
+def run_bioasq(
+    settings: Settings, path: Path, baselines: bool, limit: int | None
+) -> list[dict[str, Any]]:
+    """Index the file's snippets in a temporary index, then score every system on it."""
+    from eval.bioasq import evaluate_system, read_bioasq
+    from ingest.models import SourceKind
+
+    questions, documents = read_bioasq(path, limit)
+    with tempfile.TemporaryDirectory(prefix="guideqa-bioasq-") as tmp:
+        index = settings.index.model_copy(update={"directory": Path(tmp)})
+        local = settings.model_copy(update={"index": index})
+        click.echo(
+            f"Indexing {len(documents)} snippet documents for {len(questions)} questions ...",
+            err=True,
+        )
+        index_writer(local).ingest(documents, progress=_bar("embedding"))
+        systems = _systems(local, baselines, kinds=(SourceKind.RESEARCH,), quotes_only=True)
+        return [evaluate_system(s, questions, _bar(s.name)) for s in systems]
+
+
+@main.command(name="eval")
+@click.option(
+    "--set",
+    "set_name",
+    default="clinical",
+    show_default=True,
+    help="Question set in eval/questions (or a YAML path).",
+)
+@click.option("--baselines", is_flag=True, help="Also run BM25, dense, hybrid and LangChain.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Report folder (default eval/reports/<time>).",
+)
+@click.option(
+    "--bioasq",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="A BioASQ Task B JSON Lines file: evaluate on its snippet pool instead.",
+)
+@click.option("--limit", type=int, default=None, help="Only the first N BioASQ questions.")
+@click.option(
+    "--compare",
+    nargs=2,
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="Print the differences between two report.json files.",
+)
+@index_option
+@friendly_errors
+def eval_command(
+    set_name: str,
+    baselines: bool,
+    out: Path | None,
+    bioasq: Path | None,
+    limit: int | None,
+    compare: tuple[Path, Path] | None,
+    index_dir: Path | None,
+) -> None:
+    """Evaluate answers and retrieval; write report.json, report.md, chart.png, details."""
+    from eval.report import compare as compare_reports
+    from eval.report import markdown_table, write_reports
+
+    if compare:
+        old, new = (json.loads(p.read_text()) for p in compare)
+        click.echo(compare_reports(old, new))
+        return
+    settings = load_settings(index_dir)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = out or Path("eval/reports") / stamp
+    if bioasq:
+        reports = run_bioasq(settings, bioasq, baselines, limit)
+        for report in reports:
+            report.setdefault("by_category", {})
+            report.setdefault("questions", [])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(
+            json.dumps({"title": f"BioASQ {bioasq.name}", "systems": reports}, indent=2)
+        )
+        metrics = (
+            "recall@5",
+            "recall@10",
+            "mrr",
+            "ndcg@10",
+            "rouge2_f1",
+            "rouge_su4_f1",
+            "latency_ms",
+        )
+        table = markdown_table(reports, metrics)
+        (out / "report.md").write_text(f"# BioASQ {bioasq.name}\n\n{table}\n")
+        click.echo(table)
+        return
+    reports = run_clinical(settings, set_name, baselines)
+    path = write_reports(reports, out, f"GuideQA evaluation: {set_name}")
+    click.echo(markdown_table(reports))
+    click.echo(f"\nreport: {path}", err=True)

@@ -1,0 +1,90 @@
+"""The clinical question set: typed, validated on load."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.errors import GuideQAError
+from ingest.models import SourceKind
+
+QUESTIONS_DIR = Path(__file__).parent / "questions"
+
+
+class GoldDocument(BaseModel):
+    """A document (manifest id) that should be retrieved, with the section where it matters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    doc: str
+    section: str | None = None
+
+
+class EvalQuestion(BaseModel):
+    """One graded question."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    question: str
+    topic: str
+    kinds: tuple[SourceKind, ...]
+    gold: tuple[GoldDocument, ...] = ()
+    required: tuple[str, ...] = Field(default=(), description="regexes a correct answer matches")
+    forbidden: tuple[str, ...] = ()
+    answerable: bool = True
+    follow_up_of: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @field_validator("required", "forbidden")
+    @classmethod
+    def _valid_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            re.compile(pattern)
+        return patterns
+
+    @property
+    def category(self) -> str:
+        """The reporting category: follow-up, unanswerable, multi-kind or the single kind."""
+        if self.follow_up_of:
+            return "follow-up"
+        if not self.answerable:
+            return "unanswerable"
+        if len(self.kinds) > 1:
+            return "multi-kind"
+        return self.kinds[0].value
+
+
+class EvalSetError(GuideQAError):
+    """The question file is malformed."""
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Read and validate a question file; follow-ups must come after what they follow."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        questions = [EvalQuestion.model_validate(item) for item in raw]
+    except (OSError, yaml.YAMLError, ValidationError, re.error) as exc:
+        raise EvalSetError(f"{path}: not a valid question set ({exc})") from exc
+    seen: set[str] = set()
+    for question in questions:
+        if question.id in seen:
+            raise EvalSetError(f"{path}: duplicate question id {question.id!r}")
+        if question.follow_up_of and question.follow_up_of not in seen:
+            raise EvalSetError(
+                f"{path}: {question.id} follows {question.follow_up_of!r}, "
+                "which must come earlier in the file"
+            )
+        seen.add(question.id)
+    return questions
+
+
+def question_set(name: str) -> Path:
+    """The file of a named set in eval/questions (or a path)."""
+    candidate = Path(name)
+    if candidate.exists():
+        return candidate
+    return QUESTIONS_DIR / f"{name}.yaml"

@@ -1,0 +1,136 @@
+"""Run a question set through one or more systems and score every answer."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from eval.dataset import EvalQuestion
+from eval.metrics import (
+    matched,
+    ndcg_at,
+    percentile,
+    precision_recall_f1,
+    recall_at,
+    reciprocal_rank,
+)
+from eval.systems import System, SystemOutput
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class QuestionResult:
+    """One system's scored answer to one question, with what went wrong."""
+
+    id: str
+    category: str
+    recall_5: float | None
+    recall_10: float | None
+    mrr: float | None
+    ndcg_10: float | None
+    fact_recall: float | None
+    missed_facts: list[str]
+    forbidden_hit: bool
+    citation_validity: float | None
+    failed_citations: int
+    section_accuracy: float | None
+    abstained: bool
+    abstain_expected: bool
+    success: bool
+    latency_ms: float
+    cited_docs: list[str] = field(default_factory=list)
+
+
+def score(question: EvalQuestion, output: SystemOutput) -> QuestionResult:
+    """All metrics of one answer."""
+    gold = {g.doc for g in question.gold}
+    retrieval = bool(gold) and question.answerable
+    facts = matched(question.required, output.answer_text)
+    forbidden = any(matched(question.forbidden, output.answer_text))
+    checks = output.citation_checks
+    sections = output.section_checks
+    fact_recall = sum(facts) / len(facts) if facts else None
+    if question.answerable:
+        success = (fact_recall in (None, 1.0)) and not forbidden and not output.abstained
+    else:  # abstained, or honestly reported the specific gap the question is about
+        success = output.abstained or (bool(facts) and all(facts))
+    return QuestionResult(
+        id=question.id,
+        category=question.category,
+        recall_5=recall_at(output.ranked_docs, gold, 5) if retrieval else None,
+        recall_10=recall_at(output.ranked_docs, gold, 10) if retrieval else None,
+        mrr=reciprocal_rank(output.ranked_docs, gold) if retrieval else None,
+        ndcg_10=ndcg_at(output.ranked_docs, gold, 10) if retrieval else None,
+        fact_recall=fact_recall if question.answerable else None,
+        missed_facts=[p for p, ok in zip(question.required, facts, strict=True) if not ok],
+        forbidden_hit=forbidden,
+        citation_validity=sum(checks) / len(checks) if checks else None,
+        failed_citations=sum(1 for ok in checks if not ok) if checks else 0,
+        section_accuracy=sum(sections) / len(sections) if sections else None,
+        abstained=output.abstained,
+        abstain_expected=not question.answerable,
+        success=success,
+        latency_ms=round(output.latency_ms, 2),
+        cited_docs=list(output.cited_docs),
+    )
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.fmean(present), 4) if present else None
+
+
+def aggregate(results: Sequence[QuestionResult]) -> dict[str, object]:
+    """Averages over questions, abstention P/R/F1, follow-up success and latency."""
+    # reporting the specific gap an unanswerable question is about counts as abstaining
+    predicted = [r for r in results if r.abstained or (r.abstain_expected and r.success)]
+    expected = [r for r in results if r.abstain_expected]
+    correct_abstain = sum(1 for r in predicted if r.abstain_expected)
+    follow_ups = [r for r in results if r.category == "follow-up"]
+    latencies = [r.latency_ms for r in results]
+    return {
+        "questions": len(results),
+        "recall@5": _mean([r.recall_5 for r in results]),
+        "recall@10": _mean([r.recall_10 for r in results]),
+        "mrr": _mean([r.mrr for r in results]),
+        "ndcg@10": _mean([r.ndcg_10 for r in results]),
+        "fact_recall": _mean([r.fact_recall for r in results]),
+        "forbidden_rate": _mean([1.0 if r.forbidden_hit else 0.0 for r in results]),
+        "citation_validity": _mean([r.citation_validity for r in results]),
+        "section_accuracy": _mean([r.section_accuracy for r in results]),
+        "abstention": precision_recall_f1(correct_abstain, len(predicted), len(expected)),
+        "follow_up_success": _mean([1.0 if r.success else 0.0 for r in follow_ups]),
+        "success_rate": _mean([1.0 if r.success else 0.0 for r in results]),
+        "latency_p50_ms": round(percentile(latencies, 0.5), 2),
+        "latency_p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
+def by_category(results: Sequence[QuestionResult]) -> dict[str, dict[str, object]]:
+    """The aggregates per question category (guideline, label, research, multi-kind, ...)."""
+    categories = sorted({r.category for r in results})
+    return {c: aggregate([r for r in results if r.category == c]) for c in categories}
+
+
+def run_system(
+    system: System, questions: Sequence[EvalQuestion], progress: Progress | None = None
+) -> list[QuestionResult]:
+    """Every question through one system, in file order (follow-ups after their first)."""
+    results = []
+    for done, question in enumerate(questions, start=1):
+        results.append(score(question, system.answer(question)))
+        if progress:
+            progress(done, len(questions))
+    return results
+
+
+def system_report(name: str, results: Sequence[QuestionResult]) -> dict[str, object]:
+    """The JSON-ready report of one system."""
+    return {
+        "system": name,
+        "overall": aggregate(results),
+        "by_category": by_category(results),
+        "questions": [asdict(r) for r in results],
+    }

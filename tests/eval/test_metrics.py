@@ -1,0 +1,101 @@
+"""Metric functions, question-set validation, scoring rules and reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.dataset import EvalQuestion, EvalSetError, load_questions, question_set
+from eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
+from eval.report import compare, write_reports
+from eval.runner import aggregate, score, system_report
+from eval.systems import SystemOutput
+from ingest.models import SourceKind
+
+
+def test_retrieval_metrics() -> None:
+    ranked = ["a", "b", "c", "d"]
+    assert recall_at(ranked, {"b", "z"}, 2) == 0.5
+    assert reciprocal_rank(ranked, {"c"}) == pytest.approx(1 / 3)
+    assert reciprocal_rank(ranked, {"z"}) == 0.0
+    assert ndcg_at(["a", "b"], {"a"}, 10) == 1.0
+    assert ndcg_at(["x", "a"], {"a"}, 10) == pytest.approx(1 / 1.5849625, rel=1e-6)
+
+
+def test_rouge() -> None:
+    assert rouge_2("the cat sat on the mat", "the cat sat on the mat") == pytest.approx(1.0)
+    assert rouge_2("metformin lowers glucose", "insulin raises glucagon") == 0.0
+    partial = rouge_su4("metformin is first line therapy", "metformin is the first line drug")
+    assert 0.0 < partial < 1.0
+
+
+def test_shipped_set_is_valid_and_covers_the_mix() -> None:
+    questions = load_questions(question_set("clinical"))
+    assert len(questions) >= 100
+    categories = [q.category for q in questions]
+    assert categories.count("follow-up") >= 15 and categories.count("unanswerable") >= 15
+    for tag in ("brand", "abbreviation", "lay", "superseded", "boxed", "renal", "pregnancy"):
+        assert any(tag in q.tags for q in questions), tag
+    manifest = Path(__file__).resolve().parents[2] / "corpus" / "MANIFEST.jsonl"
+    ids = {json.loads(line)["id"] for line in manifest.read_text().splitlines()}
+    assert all(g.doc in ids for q in questions for g in q.gold)
+
+
+def test_bad_sets_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("- {id: a, question: q, topic: t, kinds: [label], required: ['([']}\n")
+    with pytest.raises(EvalSetError, match="not a valid question set"):
+        load_questions(path)
+    path.write_text("- {id: b, follow_up_of: a, question: q, topic: t, kinds: [label]}\n")
+    with pytest.raises(EvalSetError, match="must come earlier"):
+        load_questions(path)
+
+
+def _question(**kwargs: object) -> EvalQuestion:
+    base = {"id": "q", "question": "?", "topic": "t", "kinds": (SourceKind.LABEL,)}
+    return EvalQuestion.model_validate({**base, **kwargs})
+
+
+def test_scoring_rules() -> None:
+    question = _question(
+        gold=[{"doc": "d1"}], required=["500 mg", "eGFR.{0,20}30"], forbidden=["safe in pregnancy"]
+    )
+    good = score(
+        question,
+        SystemOutput(
+            ("d1", "d2"),
+            "Start 500 mg; stop if eGFR below 30.",
+            False,
+            citation_checks=(True, True),
+        ),
+    )
+    assert good.success and good.fact_recall == 1.0 and good.mrr == 1.0
+    bad = score(
+        question,
+        SystemOutput(
+            ("d2",), "It is safe in pregnancy at 500 mg.", False, citation_checks=(True, False)
+        ),
+    )
+    assert not bad.success and bad.forbidden_hit and bad.missed_facts == ["eGFR.{0,20}30"]
+    assert bad.citation_validity == 0.5 and bad.recall_10 == 0.0
+    unanswerable = _question(answerable=False, required=["No FDA label for teriparatide"])
+    gap = score(unanswerable, SystemOutput((), "No FDA label for teriparatide is indexed.", False))
+    assert gap.success
+    summary = aggregate([good, bad, gap])
+    assert summary["abstention"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
+def test_reports_and_compare(tmp_path: Path) -> None:
+    question = _question(gold=[{"doc": "d1"}], required=["500 mg"])
+    first = system_report("guideqa", [score(question, SystemOutput(("d1",), "500 mg", False))])
+    second = system_report("bm25", [score(question, SystemOutput(("d2",), "nothing", False))])
+    report_md = write_reports([first, second], tmp_path, "test run")
+    text = report_md.read_text()
+    assert "| guideqa | 1.000 |" in text and "| bm25 | 0.000 |" in text
+    assert (tmp_path / "chart.png").stat().st_size > 1000
+    assert len((tmp_path / "details.jsonl").read_text().splitlines()) == 2
+    old = json.loads((tmp_path / "report.json").read_text())
+    new = {"systems": [second | {"system": "guideqa"}]}
+    assert "recall@5" in compare(old, new) and "-1.000" in compare(old, new)

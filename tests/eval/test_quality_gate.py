@@ -1,0 +1,54 @@
+"""CI quality gate: the clinical set on the shipped corpus must stay above eval/thresholds.yaml.
+
+Builds the default index from corpus/ when it is missing or stale (about 4.5 minutes on a
+2-core machine; reused afterwards), then runs the 134 questions (a few seconds)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from api.runtime import answer_engine
+from api.settings import load_settings
+from eval.dataset import load_questions, question_set
+from eval.report import flat_metrics
+from eval.runner import aggregate, run_system
+from eval.systems import GuideQASystem
+
+pytestmark = [pytest.mark.integration, pytest.mark.eval]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def shipped_index() -> None:
+    build = subprocess.run(
+        [sys.executable, "-m", "api.cli", "build", str(ROOT / "corpus")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+
+
+def test_clinical_set_meets_the_recorded_floors(shipped_index: None) -> None:
+    thresholds = yaml.safe_load((ROOT / "eval" / "thresholds.yaml").read_text())
+    engine = answer_engine(load_settings())
+    results = run_system(GuideQASystem(engine), load_questions(question_set("clinical")))
+    measured = flat_metrics(aggregate(results))
+    failures = [
+        f"{name} {measured[name]} < floor {floor}"
+        for name, floor in thresholds["floors"].items()
+        if measured[name] < floor
+    ]
+    failures += [
+        f"{name} {measured[name]} > ceiling {ceiling}"
+        for name, ceiling in thresholds["ceilings"].items()
+        if measured[name] > ceiling
+    ]
+    assert not failures, "quality dropped: " + "; ".join(failures)
