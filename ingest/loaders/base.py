@@ -13,7 +13,33 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ingest.errors import CorruptFileError
-from ingest.models import Document, SourceKind
+from ingest.models import Document, Section, SourceKind
+
+# Small words allowed inside a title ("Recommendations for Use in Renal Impairment").
+TITLE_FUNCTION_WORDS = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+        "vs",
+        "versus",
+        "per",
+    )
+)
 
 
 class Loader(Protocol):
@@ -67,6 +93,30 @@ class SourceMetadata(BaseModel):
     def resolved_year(self) -> int | None:
         """The year, taken from the date when only the date is given."""
         return self.year or (self.date.year if self.date else None)
+
+    def document(
+        self, path: Path, title: str, content_hash: str, sections: tuple[Section, ...]
+    ) -> Document:
+        """A document whose provenance comes from this metadata (guideline unless told)."""
+        return Document(
+            doc_id=self.id or slugify(path.stem),
+            kind=self.kind or SourceKind.GUIDELINE,
+            title=self.title or title,
+            issuer=self.issuer,
+            date=self.date,
+            year=self.resolved_year(),
+            version=self.version,
+            url=self.url,
+            identifier=self.identifier,
+            licence=self.licence,
+            source_path=str(path),
+            content_hash=content_hash,
+            supersedes=tuple(self.supersedes),
+            series_id=self.series_id,
+            drug_names=tuple(self.drug_names),
+            partial=self.partial,
+            sections=sections,
+        )
 
 
 def parse_metadata(raw: str, path: Path) -> SourceMetadata:

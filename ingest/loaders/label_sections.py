@@ -5,32 +5,9 @@ from __future__ import annotations
 import itertools
 import re
 
+from ingest.loaders.base import TITLE_FUNCTION_WORDS
 from ingest.models import Section
 
-_FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "with",
-        "without",
-        "vs",
-        "versus",
-        "per",
-    ]
-)
 _MAX_TITLE_WORDS = 12
 
 
@@ -43,7 +20,7 @@ def strip_heading_prefix(text: str, number: str | None, heading: str) -> str:
 
 
 def _is_title_word(word: str) -> bool:
-    return word[:1].isupper() or word[:1].isdigit() or word.lower() in _FUNCTION_WORDS
+    return word[:1].isupper() or word[:1].isdigit() or word.lower() in TITLE_FUNCTION_WORDS
 
 
 def subsection_title(words: list[str]) -> str:
@@ -54,12 +31,12 @@ def subsection_title(words: list[str]) -> str:
         starts_sentence = (
             word[:1].isupper()
             and following[:1].islower()
-            and following.lower() not in _FUNCTION_WORDS
+            and following.lower() not in TITLE_FUNCTION_WORDS
         )
         if starts_sentence or not _is_title_word(word):
             break
         title.append(word)
-    while title and title[-1].lower() in _FUNCTION_WORDS:
+    while title and title[-1].lower() in TITLE_FUNCTION_WORDS:
         title.pop()
     return " ".join(title)
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import SourceMetadata, clean_text, parse_metadata, sha256_bytes, slugify
-from ingest.models import Document, Section, SourceKind
+from ingest.loaders.base import SourceMetadata, clean_text, parse_metadata, sha256_bytes
+from ingest.models import Document, Section
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -31,28 +31,8 @@ class MarkdownLoader:
         sections = markdown_sections(body)
         if not sections:
             raise EmptyDocumentError(path, "no text after the front matter")
-        title = meta.title or _first_heading(body) or path.stem
-        return [
-            Document(
-                doc_id=meta.id or slugify(path.stem),
-                kind=meta.kind or SourceKind.GUIDELINE,
-                title=title,
-                issuer=meta.issuer,
-                date=meta.date,
-                year=meta.resolved_year(),
-                version=meta.version,
-                url=meta.url,
-                identifier=meta.identifier,
-                licence=meta.licence,
-                source_path=str(path),
-                content_hash=sha256_bytes(raw),
-                supersedes=tuple(meta.supersedes),
-                series_id=meta.series_id,
-                drug_names=tuple(meta.drug_names),
-                partial=meta.partial,
-                sections=tuple(sections),
-            )
-        ]
+        title = _first_heading(body) or path.stem
+        return [meta.document(path, title, sha256_bytes(raw), tuple(sections))]
 
 
 def _looks_like_medline(head: bytes) -> bool:

@@ -12,37 +12,20 @@ import pypdf
 from pypdf.errors import PdfReadError
 
 from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import SourceMetadata, clean_text, sha256_bytes, sidecar_metadata, slugify
-from ingest.models import Document, Section, SourceKind
+from ingest.loaders.base import (
+    TITLE_FUNCTION_WORDS,
+    SourceMetadata,
+    clean_text,
+    sha256_bytes,
+    sidecar_metadata,
+)
+from ingest.models import Document, Section
 
 # Lines seen at the top or bottom of at least this share of pages are running heads.
 _RUNNING_SHARE = 0.3
 _EDGE_LINES = 3
 # Reference lists are citations, not guidance: they are left out of the sections.
 _BIBLIOGRAPHY = re.compile(r"^(references|bibliography|works cited)$", re.IGNORECASE)
-_FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "with",
-        "without",
-        "vs",
-        "versus",
-    ]
-)
 
 
 @dataclass
@@ -72,27 +55,8 @@ class PdfLoader:
                 path, "no extractable text (scanned image PDF?)", "run OCR first"
             )
         meta = sidecar_metadata(path) or SourceMetadata()
-        title = meta.title or _pdf_title(path) or path.stem
-        return [
-            Document(
-                doc_id=meta.id or slugify(path.stem),
-                kind=meta.kind or SourceKind.GUIDELINE,
-                title=title,
-                issuer=meta.issuer,
-                date=meta.date,
-                year=meta.resolved_year(),
-                version=meta.version,
-                url=meta.url,
-                identifier=meta.identifier,
-                licence=meta.licence,
-                source_path=str(path),
-                content_hash=sha256_bytes(raw),
-                supersedes=tuple(meta.supersedes),
-                series_id=meta.series_id,
-                partial=meta.partial,
-                sections=tuple(sections),
-            )
-        ]
+        title = _pdf_title(path) or path.stem
+        return [meta.document(path, title, sha256_bytes(raw), tuple(sections))]
 
 
 def read_pdf_pages(path: Path) -> list[list[str]]:
@@ -147,7 +111,7 @@ def looks_like_heading(line: str, previous: str) -> bool:
         return False
     if previous and previous[-1] not in ".:?!)" and not looks_like_heading(previous, ""):
         return False
-    content = [w for w in words if w.lower() not in _FUNCTION_WORDS]
+    content = [w for w in words if w.lower() not in TITLE_FUNCTION_WORDS]
     capitalised = sum(1 for w in content if w[0].isupper() or w[0].isdigit())
     return bool(content) and capitalised / len(content) >= 0.8
 
