@@ -65,7 +65,7 @@ def issuer_short(issuer: str | None) -> str:
 
 def _grade(evidence: Evidence) -> str:
     found = re.search(r"\(Grade ([A-DI])\)", " ".join(evidence.hit.section_path))
-    return f", grade {found.group(1)}" if found else ""
+    return f"grade {found.group(1)}" if found else ""
 
 
 def _drug_label_name(evidence: Evidence) -> str:
@@ -79,8 +79,9 @@ def statement_prefix(evidence: Evidence) -> str:
     """How a statement names its source: issuer and year, drug and label section, or design."""
     hit = evidence.hit
     if hit.kind is SourceKind.GUIDELINE:
-        year = f"{hit.year}" if hit.year else "undated"
-        return f"{issuer_short(hit.issuer)} ({year}{_grade(evidence)}): "
+        issuer = issuer_short(hit.issuer)
+        details = ", ".join(p for p in (str(hit.year or ""), _grade(evidence)) if p)
+        return f"{issuer} ({details}): " if details else f"{issuer}: "
     if hit.kind is SourceKind.LABEL:
         return f"{_drug_label_name(evidence)} label, {hit.section}: "
     design = evidence.design or "study"

@@ -30,8 +30,8 @@ def _population(record: dict[str, Any]) -> str:
 
 def _section(record: dict[str, Any]) -> list[str]:
     grade = record.get("grade") or "not graded"
+    # grade and population live in the heading, so every passage of the section carries them
     lines = [f"## {_population(record)} (Grade {grade})", ""]
-    lines.append(f"Grade: {grade}. Population: {_population(record)}.")
     ages = record.get("ageRange") or []
     sex = record.get("sex") or record.get("gender")
     if len(ages) == 2:
