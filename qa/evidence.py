@@ -23,6 +23,14 @@ _DESIGNS: tuple[tuple[str, str, float], ...] = (
     ("case series", r"case series|case report|retrospective", 0.95),
 )
 
+# A guideline's recommendation statements are what a clinician asks for; the surrounding
+# rationale and risk-factor prose shares the same words but answers less.
+_RECOMMENDATION = re.compile(
+    r"\b(recommends?|recommended|recommendations?|should|suggests?|is indicated)\b", re.I
+)
+_RECOMMENDATION_WEIGHT = 1.15
+_RECOMMENDATION_INTENTS = frozenset({Intent.TREATMENT, Intent.SCREENING, Intent.MONITORING})
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -83,6 +91,16 @@ class SentenceScorer:
         found = set(self._lexical.tokens(text))
         return sum(w for t, w in self.weights.items() if t in found) / self.total
 
+    def key_terms(self, words: tuple[str, ...], limit: int = 3) -> tuple[str, ...]:
+        """The rarest (most telling) of the question's words, in question order."""
+        weighted = [
+            (max((self.weights.get(t, 0.0) for t in self._lexical.tokens(w)), default=0.0), i, w)
+            for i, w in enumerate(words)
+        ]
+        top = sorted((x for x in weighted if x[0] > 0), key=lambda x: -x[0])[:limit]
+        top = [x for x in top if x[0] >= 0.5 * top[0][0]]  # common words say little
+        return tuple(w for _, _, w in sorted(top, key=lambda x: x[1]))
+
     def token_set(self, text: str) -> frozenset[str]:
         """Tokens for near-duplicate detection."""
         return frozenset(self._lexical.tokens(text))
@@ -99,6 +117,9 @@ def hit_sentences(
     """Candidate sentences of one passage, each scored against the question."""
     passage_bonus = (hit.dense_score or 0.0) * 0.5 + 1.0 / (rank + 2)
     fits = hit.kind is SourceKind.LABEL and _section_fits(hit, analysis.intent)
+    wants_recommendation = (
+        hit.kind is SourceKind.GUIDELINE and analysis.intent in _RECOMMENDATION_INTENTS
+    )
     out = []
     for span in split_sentences(hit.text):
         sentence = hit.text[span.start : span.end]
@@ -107,6 +128,8 @@ def hit_sentences(
             continue
         coverage = scorer.coverage(sentence)
         score = (coverage + 0.35 * passage_bonus) * design_weight * (1.2 if fits else 1.0)
+        if wants_recommendation and _RECOMMENDATION.search(sentence):
+            score *= _RECOMMENDATION_WEIGHT
         out.append(Evidence(hit, sentence, score, coverage))
     return out
 

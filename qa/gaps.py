@@ -10,12 +10,18 @@ from index.models import Hit
 from ingest.models import SourceKind
 from qa.evidence import Evidence, SentenceScorer
 from qa.sentences import split_sentences
-from qa.understanding import DATA_DIR, DrugLexicon, QuestionAnalysis
+from qa.understanding import DATA_DIR, DrugLexicon, QuestionAnalysis, content_terms
 
 _KIND_NOUNS = {
     SourceKind.GUIDELINE: ("guideline", "guidelines"),
     SourceKind.LABEL: ("FDA drug label", "FDA drug labels"),
     SourceKind.RESEARCH: ("research abstract", "research abstracts"),
+}
+# Which document would fill a kind's gap, said after the terms that found nothing.
+_NEEDED = {
+    SourceKind.GUIDELINE: "a practice guideline on this topic would be needed",
+    SourceKind.LABEL: "the FDA label of a drug used for this would be needed",
+    SourceKind.RESEARCH: "a study abstract on this topic would be needed",
 }
 _COMMON_WORDS = frozenset(
     ["done", "tone", "bone", "zone", "none", "cone", "phone", "stone", "alone", "ozone", "mycin"]
@@ -95,15 +101,22 @@ class GapFinder:
         for drug in analysis.drugs:
             if drug in self.partial_only:
                 gaps.append(f"Only a partial FDA label (selected sections) is indexed for {drug}.")
+        terms = scorer.key_terms(content_terms(analysis.question))
         for kind in wanted:
-            if chosen.get(kind):
-                continue
-            noun, plural = _KIND_NOUNS[kind]
-            searched = f"searched {self.counts.get(kind, 0)} {plural}"
-            line = f"No {noun} passage relevant enough was found ({searched})"
-            closest = hits.get(kind) or []
-            if closest:
-                best = closest[0]
-                line += f"; closest: \u201c{best.title}\u201d, {best.section}"
-            gaps.append(line + ".")
+            if not chosen.get(kind):
+                gaps.append(self._kind_gap(kind, terms, hits.get(kind) or []))
         return tuple(gaps)
+
+    def _kind_gap(self, kind: SourceKind, terms: tuple[str, ...], closest: list[Hit]) -> str:
+        noun, plural = _KIND_NOUNS[kind]
+        about = f" on {_either(terms)}" if terms else " relevant enough"
+        line = f"No {noun} passage{about} was found (searched {self.counts.get(kind, 0)} {plural})"
+        if closest:
+            line += f"; closest: \u201c{closest[0].title}\u201d, {closest[0].section}"
+        return f"{line}; {_NEEDED[kind]}."
+
+
+def _either(terms: tuple[str, ...]) -> str:
+    """'“a”, “b” or “c”'."""
+    quoted = [f"\u201c{t}\u201d" for t in terms]
+    return ", ".join(quoted[:-1]) + (" or " if len(quoted) > 1 else "") + quoted[-1]

@@ -94,6 +94,21 @@ def test_unanswerable_question_abstains_and_reports_gaps(engine: AnswerEngine) -
     assert unrelated.abstained and not unrelated.sections
     assert unrelated.summary.startswith("The indexed corpus holds no evidence")
     assert "Searched" in unrelated.summary and len(unrelated.gaps) == 3
+    label_gap = next(g for g in unrelated.gaps if g.startswith("No FDA drug label passage"))
+    assert "\u201cmalaria\u201d" in label_gap  # says what was searched for
+    assert "the FDA label of a drug used for this would be needed" in label_gap
+
+
+def test_management_question_leads_with_the_recommendation(engine: AnswerEngine) -> None:
+    answer = engine.ask(
+        "What is the management plan for a patient with diffuse osteopenia and possible "
+        "insufficiency fractures?"
+    )
+    guideline = next(s for s in answer.sections if s.kind is SourceKind.GUIDELINE)
+    first = guideline.statements[0]
+    assert first.quote.startswith("The USPSTF recommends screening for osteoporosis")
+    assert first.text.startswith("USPSTF (grade B): ")
+    assert_citations_valid(answer)
 
 
 def test_sections_without_evidence_are_omitted_with_a_gap(engine: AnswerEngine) -> None:
