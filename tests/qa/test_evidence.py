@@ -70,9 +70,7 @@ def test_other_intents_and_kinds_score_by_coverage_alone(sample_index: HybridInd
 
 def test_key_terms_are_the_rarest_question_words(sample_index: HybridIndex) -> None:
     question = "What is the treatment of osteopenia in patients with opioid use disorder?"
-    analysis = QuestionAnalysis(
-        question=question, drugs=(), expansions=(), intent=Intent.TREATMENT
-    )
+    analysis = QuestionAnalysis(question=question, drugs=(), expansions=(), intent=Intent.TREATMENT)
     terms = SentenceScorer(sample_index, analysis).key_terms(content_terms(question))
     assert "osteopenia" in terms  # absent from the index: the rarest word
     assert "patients" not in terms and "what" not in terms
