@@ -124,7 +124,7 @@ def hit_sentences(
     for span in split_sentences(hit.text):
         sentence = hit.text[span.start : span.end]
         words = len(sentence.split())
-        if words < 5 or words > settings.max_sentence_words or "|" in sentence:
+        if words < 5 or words > settings.max_sentence_words or looks_like_table_row(sentence):
             continue
         coverage = scorer.coverage(sentence)
         score = (coverage + 0.35 * passage_bonus) * design_weight * (1.2 if fits else 1.0)
@@ -132,6 +132,18 @@ def hit_sentences(
             score *= _RECOMMENDATION_WEIGHT
         out.append(Evidence(hit, sentence, score, coverage))
     return out
+
+
+_SAMPLE_SIZE = re.compile(r"\bN\s*=\s*\d")
+
+
+def looks_like_table_row(sentence: str) -> bool:
+    """A flattened table row (numbers, arm sizes, cells) rather than a statement."""
+    if "|" in sentence or len(_SAMPLE_SIZE.findall(sentence)) >= 2:
+        return True
+    tokens = sentence.split()
+    numeric = sum(1 for t in tokens if not any(c.isalpha() for c in t))
+    return numeric >= 0.4 * len(tokens)
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> float:

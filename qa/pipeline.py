@@ -126,6 +126,9 @@ class AnswerEngine:
                 e for e in chosen.get(SourceKind.LABEL, []) if e.hit.chunk_id != boxed.hit.chunk_id
             ]
             chosen[SourceKind.LABEL] = [boxed, *rest][: self.settings.max_label_statements]
+        if not analysis.drugs and self.gaps.unindexed_drugs(analysis):
+            # other drugs' labels do not answer a question about a drug the index lacks
+            chosen.pop(SourceKind.LABEL, None)
         chosen = {k: v for k, v in chosen.items() if v}
         gaps = self.gaps.report(analysis, wanted, hits, chosen, scorer)
         abstained = not chosen

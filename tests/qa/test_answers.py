@@ -111,6 +111,14 @@ def test_management_question_leads_with_the_recommendation(engine: AnswerEngine)
     assert_citations_valid(answer)
 
 
+def test_labels_of_other_drugs_do_not_stand_in_for_a_missing_label(engine: AnswerEngine) -> None:
+    answer = engine.ask("How should sitagliptin be dosed when eGFR is reduced in renal impairment?")
+    assert "No FDA label for sitagliptin is indexed." in answer.gaps
+    assert SourceKind.LABEL not in {s.kind for s in answer.sections}  # not metformin's label
+    with_label = engine.ask("How should metformin be dosed when eGFR is reduced?")
+    assert SourceKind.LABEL in {s.kind for s in with_label.sections}
+
+
 def test_sections_without_evidence_are_omitted_with_a_gap(engine: AnswerEngine) -> None:
     answer = engine.ask(
         "What are the adverse reactions of apixaban?", kinds=(SourceKind.LABEL, SourceKind.RESEARCH)

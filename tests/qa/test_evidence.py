@@ -5,7 +5,7 @@ from __future__ import annotations
 from index.hybrid import HybridIndex
 from index.models import Hit
 from ingest.models import SourceKind
-from qa.evidence import SentenceScorer, hit_sentences
+from qa.evidence import SentenceScorer, hit_sentences, looks_like_table_row
 from qa.models import Intent
 from qa.settings import QASettings
 from qa.understanding import QuestionAnalysis, content_terms
@@ -74,3 +74,18 @@ def test_key_terms_are_the_rarest_question_words(sample_index: HybridIndex) -> N
     terms = SentenceScorer(sample_index, analysis).key_terms(content_terms(question))
     assert "osteopenia" in terms  # absent from the index: the rarest word
     assert "patients" not in terms and "what" not in terms
+
+
+def test_flattened_table_rows_are_not_statements() -> None:
+    # verbatim from the corpus: a Tanzeum adverse-reaction table header, a lab table row
+    assert looks_like_table_row("Insulin Glargine (26 Weeks) N = 281 N = 285")
+    assert looks_like_table_row("Hemoglobin decreased 68 6 0.6 40 0.8 0.4")  # Afinitor
+    # statements with numbers, and boxed warnings in capitals, stay (metformin label, tests/data)
+    assert not looks_like_table_row(
+        "The recommended starting dose of metformin hydrochloride tablets is 500 mg orally "
+        "twice a day or 850 mg once a day, given with meals."
+    )
+    assert not looks_like_table_row(
+        "WARNING: LACTIC ACIDOSIS Postmarketing cases of metformin-associated lactic acidosis "
+        "have resulted in death, hypothermia, hypotension, and resistant bradyarrhythmias."
+    )
