@@ -116,8 +116,12 @@ class AnswerEngine:
         wanted: tuple[SourceKind, ...],
     ) -> CompositionInput:
         scorer = SentenceScorer(self.index, analysis)
+        # other drugs' labels do not answer a question about a drug the index lacks
+        label_missing = not analysis.drugs and bool(self.gaps.unindexed_drugs(analysis))
         chosen: dict[SourceKind, list[Evidence]] = {}
         for kind, kind_hits in hits.items():
+            if kind is SourceKind.LABEL and label_missing:
+                continue
             if self._relevant(kind_hits, scorer):
                 chosen[kind] = self._sentences(kind, kind_hits, scorer, analysis)
         boxed = self.gaps.boxed_warning(analysis) if SourceKind.LABEL in wanted else None
@@ -126,9 +130,6 @@ class AnswerEngine:
                 e for e in chosen.get(SourceKind.LABEL, []) if e.hit.chunk_id != boxed.hit.chunk_id
             ]
             chosen[SourceKind.LABEL] = [boxed, *rest][: self.settings.max_label_statements]
-        if not analysis.drugs and self.gaps.unindexed_drugs(analysis):
-            # other drugs' labels do not answer a question about a drug the index lacks
-            chosen.pop(SourceKind.LABEL, None)
         chosen = {k: v for k, v in chosen.items() if v}
         gaps = self.gaps.report(analysis, wanted, hits, chosen, scorer)
         abstained = not chosen
