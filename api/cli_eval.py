@@ -44,16 +44,21 @@ def _systems(settings: Settings, baselines: bool, **guideqa_options: Any) -> lis
     return systems
 
 
-def run_clinical(settings: Settings, set_name: str, baselines: bool) -> list[dict[str, Any]]:
-    """The clinical set through GuideQA (and the baselines)."""
-    from eval.dataset import load_questions, question_set
+def run_clinical(
+    settings: Settings, set_names: tuple[str, ...], baselines: bool
+) -> dict[str, list[dict[str, Any]]]:
+    """Each question set (split) through GuideQA (and the baselines), keyed by split name."""
+    from eval.dataset import load_questions, question_set, split_name
     from eval.runner import run_system, system_report
 
-    questions = load_questions(question_set(set_name))
-    return [
-        system_report(s.name, run_system(s, questions, _bar(s.name)))
-        for s in _systems(settings, baselines)
-    ]
+    systems = _systems(settings, baselines)
+    splits: dict[str, list[dict[str, Any]]] = {}
+    for set_name in set_names:
+        questions = load_questions(question_set(set_name))
+        splits[split_name(set_name)] = [
+            system_report(s.name, run_system(s, questions, _bar(s.name))) for s in systems
+        ]
+    return splits
 
 
 def run_bioasq(
@@ -79,10 +84,12 @@ def run_bioasq(
 @main.command(name="eval")
 @click.option(
     "--set",
-    "set_name",
-    default="clinical",
+    "set_names",
+    multiple=True,
+    default=("clinical", "unseen"),
     show_default=True,
-    help="Question set in eval/questions (or a YAML path).",
+    help="Question sets in eval/questions (or YAML paths); clinical is the dev split, "
+    "unseen the split never tuned on. Repeat for several.",
 )
 @click.option("--baselines", is_flag=True, help="Also run BM25, dense, hybrid and LangChain.")
 @click.option(
@@ -108,7 +115,7 @@ def run_bioasq(
 @index_option
 @friendly_errors
 def eval_command(
-    set_name: str,
+    set_names: tuple[str, ...],
     baselines: bool,
     out: Path | None,
     bioasq: Path | None,
@@ -118,11 +125,14 @@ def eval_command(
 ) -> None:
     """Evaluate answers and retrieval; write report.json, report.md, chart.png, details."""
     from eval.report import compare as compare_reports
-    from eval.report import markdown_table, write_reports
+    from eval.report import markdown_table, question_changes, split_table, write_reports
 
     if compare:
         old, new = (json.loads(p.read_text()) for p in compare)
         click.echo(compare_reports(old, new))
+        changes = question_changes(old, new)
+        if changes:
+            click.echo("\nquestions that moved:\n" + changes)
         return
     settings = load_settings(index_dir)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -149,7 +159,9 @@ def eval_command(
         (out / "report.md").write_text(f"# BioASQ {bioasq.name}\n\n{table}\n")
         click.echo(table)
         return
-    reports = run_clinical(settings, set_name, baselines)
-    path = write_reports(reports, out, f"GuideQA evaluation: {set_name}")
-    click.echo(markdown_table(reports))
+    splits = run_clinical(settings, set_names, baselines)
+    path = write_reports(splits, out, "GuideQA evaluation: " + ", ".join(splits))
+    for split, reports in splits.items():
+        click.echo(f"## {split}\n\n{markdown_table(reports)}\n")
+    click.echo(split_table(splits))
     click.echo(f"\nreport: {path}", err=True)

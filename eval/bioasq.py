@@ -93,7 +93,7 @@ def evaluate_system(
     for done, question in enumerate(questions, start=1):
         output = system.answer(
             EvalQuestion(
-                id=question.id, question=question.body, topic="bioasq", kinds=(SourceKind.RESEARCH,)
+                id=question.id, question=question.body, area="bioasq", kinds=(SourceKind.RESEARCH,)
             )
         )
         gold = {f"pmid-{p}" for p in question.gold_pmids}

@@ -30,16 +30,24 @@ class EvalQuestion(BaseModel):
 
     id: str
     question: str
-    topic: str
+    area: str = Field(description="clinical area, for grouping in reports")
     kinds: tuple[SourceKind, ...]
     gold: tuple[GoldDocument, ...] = ()
     required: tuple[str, ...] = Field(default=(), description="regexes a correct answer matches")
+    lead: tuple[str, ...] = Field(
+        default=(), description="regexes the bottom line itself must match (the key facts)"
+    )
+    topic: tuple[str, ...] = Field(
+        default=(),
+        description="concept regexes (synonyms as alternation); a statement is on-topic when "
+        "it matches every one of them",
+    )
     forbidden: tuple[str, ...] = ()
     answerable: bool = True
     follow_up_of: str | None = None
     tags: tuple[str, ...] = ()
 
-    @field_validator("required", "forbidden")
+    @field_validator("required", "forbidden", "lead", "topic")
     @classmethod
     def _valid_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in patterns:
@@ -88,3 +96,9 @@ def question_set(name: str) -> Path:
     if candidate.exists():
         return candidate
     return QUESTIONS_DIR / f"{name}.yaml"
+
+
+def split_name(set_name: str) -> str:
+    """The report name of a question set: the clinical set is the dev split."""
+    stem = Path(set_name).stem
+    return "dev" if stem == "clinical" else stem

@@ -53,6 +53,8 @@ class LangChainBaseline:
             ranked_docs=ranked,
             answer_text="\n\n".join(d.page_content for d in top),
             abstained=False,
+            summary=top[0].page_content if top else "",
+            statements=tuple(d.page_content for d in top),
             cited_docs=tuple(str(d.metadata["doc_id"]) for d in top),
             latency_ms=latency,
         )

@@ -13,6 +13,9 @@ TABLE_METRICS = (
     "mrr",
     "ndcg@10",
     "fact_recall",
+    "lead_recall",
+    "on_topic_precision",
+    "statements_per_answer",
     "forbidden_rate",
     "citation_validity",
     "section_accuracy",
@@ -86,53 +89,128 @@ def write_chart(reports: Sequence[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_reports(reports: list[dict[str, Any]], out: Path, title: str) -> Path:
-    """report.json, report.md, chart.png and details.jsonl in `out`."""
+SplitReports = dict[str, list[dict[str, Any]]]
+SIDE_BY_SIDE = (
+    "fact_recall",
+    "lead_recall",
+    "on_topic_precision",
+    "statements_per_answer",
+    "abstention_f1",
+    "follow_up_success",
+    "citation_validity",
+    "success_rate",
+    "mrr",
+    "ndcg@10",
+    "latency_p50_ms",
+)
+
+
+def split_table(splits: SplitReports, metrics: Sequence[str] = SIDE_BY_SIDE) -> str:
+    """The first system (GuideQA) of every split, side by side: metrics as rows."""
+    names = list(splits)
+    flats = {name: flat_metrics(splits[name][0]["overall"]) for name in names}
+    lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for metric in metrics:
+        lines.append(
+            f"| {metric} | " + " | ".join(_cell(flats[n].get(metric)) for n in names) + " |"
+        )
+    questions = " | ".join(str(flats[n].get("questions")) for n in names)
+    lines.append(f"| questions | {questions} |")
+    return "\n".join(lines)
+
+
+def _failure_lines(report: dict[str, Any]) -> list[str]:
+    failures = [q for q in report["questions"] if not q["success"] or q.get("missed_lead")]
+    lines = [f"### {report['system']}: answers with a missed fact or lead ({len(failures)})", ""]
+    for q in failures:
+        problems = []
+        if q["missed_facts"]:
+            problems.append(f"missed {q['missed_facts']}")
+        if q.get("missed_lead"):
+            problems.append(f"lead missed {q['missed_lead']}")
+        if q["forbidden_hit"]:
+            problems.append("forbidden fact")
+        if q["abstained"]:
+            problems.append("abstained")
+        if q["abstain_expected"] and not q["success"]:
+            problems.append("answered an unanswerable question")
+        lines.append(f"- `{q['id']}` ({q['category']}): " + ", ".join(problems or ["-"]))
+    return lines
+
+
+def write_reports(splits: SplitReports, out: Path, title: str) -> Path:
+    """report.json, report.md, chart.png (first split) and details.jsonl in `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"title": title, "systems": reports}, indent=2))
+    payload = {
+        "title": title,
+        "splits": {name: {"systems": reports} for name, reports in splits.items()},
+    }
+    (out / "report.json").write_text(json.dumps(payload, indent=2))
     with (out / "details.jsonl").open("w") as handle:
-        for report in reports:
-            for row in report["questions"]:
-                handle.write(json.dumps({"system": report["system"], **row}) + "\n")
-    write_chart(reports, out / "chart.png")
-    main = reports[0]
-    failures = [q for q in main["questions"] if not q["success"]]
-    lines = [
-        f"# {title}",
-        "",
-        markdown_table(reports),
-        "",
-        f"## {main['system']} by category (weakest first)",
-        "",
-        category_table(main),
-        "",
-        f"## {main['system']}: questions not answered correctly ({len(failures)})",
-        "",
-    ]
-    lines += [
-        f"- `{q['id']}` ({q['category']}): missed {q['missed_facts'] or '-'}"
-        f"{', forbidden fact' if q['forbidden_hit'] else ''}"
-        f"{', abstained' if q['abstained'] else ''}"
-        for q in failures
-    ]
+        for split, reports in splits.items():
+            for report in reports:
+                for row in report["questions"]:
+                    handle.write(
+                        json.dumps({"split": split, "system": report["system"], **row}) + "\n"
+                    )
+    write_chart(next(iter(splits.values())), out / "chart.png")
+    lines = [f"# {title}", "", "## GuideQA per split", "", split_table(splits), ""]
+    for split, reports in splits.items():
+        main = reports[0]
+        lines += [f"## {split}", "", markdown_table(reports), ""]
+        lines += [f"### {main['system']} by category (weakest first)", "", category_table(main)]
+        lines += ["", *_failure_lines(main), ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
 
 
+def _systems_by_split(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    if "splits" in report:
+        return {name: split["systems"] for name, split in report["splits"].items()}
+    return {"dev": report["systems"]}  # reports written before the splits
+
+
 def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """Per system and metric: old, new and the change."""
+    """Per split, system and metric: old, new and the change."""
     lines = []
-    old_by = {r["system"]: flat_metrics(r["overall"]) for r in old["systems"]}
-    for report in new["systems"]:
-        before = old_by.get(report["system"])
-        if before is None:
-            lines.append(f"{report['system']}: new system")
-            continue
-        after = flat_metrics(report["overall"])
-        for metric in TABLE_METRICS:
-            a, b = before.get(metric), after.get(metric)
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a != b:
-                lines.append(
-                    f"{report['system']:<16} {metric:<18} {a:>8.3f} -> {b:>8.3f} ({b - a:+.3f})"
-                )
+    old_splits = _systems_by_split(old)
+    for split, systems in _systems_by_split(new).items():
+        old_by = {r["system"]: flat_metrics(r["overall"]) for r in old_splits.get(split, [])}
+        for report in systems:
+            label = f"{split}/{report['system']}"
+            before = old_by.get(report["system"])
+            if before is None:
+                lines.append(f"{label}: new")
+                continue
+            after = flat_metrics(report["overall"])
+            for metric in TABLE_METRICS:
+                a, b = before.get(metric), after.get(metric)
+                if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a != b:
+                    lines.append(f"{label:<22} {metric:<22} {a:>8.3f} -> {b:>8.3f} ({b - a:+.3f})")
     return "\n".join(lines) or "no differences"
+
+
+def question_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Per split, the GuideQA questions whose success, facts, lead or on-topic count moved."""
+    lines = []
+    old_splits = _systems_by_split(old)
+    for split, systems in _systems_by_split(new).items():
+        if not systems or not old_splits.get(split):
+            continue
+        before = {q["id"]: q for q in old_splits[split][0].get("questions", [])}
+        for q in systems[0].get("questions", []):
+            was = before.get(q["id"])
+            if was is None:
+                continue
+            moved = [
+                f"{key} {was.get(key)} -> {q.get(key)}"
+                for key in ("success", "fact_recall", "lead_recall", "abstained")
+                if was.get(key) != q.get(key)
+            ]
+            topic = (q.get("on_topic_statements"), q.get("topic_judged_statements"))
+            old_topic = (was.get("on_topic_statements"), was.get("topic_judged_statements"))
+            if topic != old_topic:
+                moved.append(f"on-topic {old_topic[0]}/{old_topic[1]} -> {topic[0]}/{topic[1]}")
+            if moved:
+                lines.append(f"{split}/{q['id']}: " + "; ".join(moved))
+    return "\n".join(lines)

@@ -32,6 +32,11 @@ class QuestionResult:
     ndcg_10: float | None
     fact_recall: float | None
     missed_facts: list[str]
+    lead_recall: float | None
+    missed_lead: list[str]
+    on_topic_statements: int
+    topic_judged_statements: int
+    statements: int
     forbidden_hit: bool
     citation_validity: float | None
     failed_citations: int
@@ -52,6 +57,9 @@ def score(question: EvalQuestion, output: SystemOutput) -> QuestionResult:
     checks = output.citation_checks
     sections = output.section_checks
     fact_recall = sum(facts) / len(facts) if facts else None
+    lead = matched(question.lead, output.summary)
+    judged = output.statements if question.topic and question.answerable else ()
+    on_topic = sum(all(matched(question.topic, s)) for s in judged)
     if question.answerable:
         success = (fact_recall in (None, 1.0)) and not forbidden and not output.abstained
     else:  # abstained, or honestly reported the specific gap the question is about
@@ -65,6 +73,11 @@ def score(question: EvalQuestion, output: SystemOutput) -> QuestionResult:
         ndcg_10=ndcg_at(output.ranked_docs, gold, 10) if retrieval else None,
         fact_recall=fact_recall if question.answerable else None,
         missed_facts=[p for p, ok in zip(question.required, facts, strict=True) if not ok],
+        lead_recall=sum(lead) / len(lead) if lead and question.answerable else None,
+        missed_lead=[p for p, ok in zip(question.lead, lead, strict=True) if not ok],
+        on_topic_statements=on_topic,
+        topic_judged_statements=len(judged),
+        statements=len(output.statements),
         forbidden_hit=forbidden,
         citation_validity=sum(checks) / len(checks) if checks else None,
         failed_citations=sum(1 for ok in checks if not ok) if checks else 0,
@@ -89,6 +102,8 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, object]:
     expected = [r for r in results if r.abstain_expected]
     correct_abstain = sum(1 for r in predicted if r.abstain_expected)
     follow_ups = [r for r in results if r.category == "follow-up"]
+    judged = sum(r.topic_judged_statements for r in results)
+    answered = [r for r in results if not r.abstain_expected and not r.abstained]
     latencies = [r.latency_ms for r in results]
     return {
         "questions": len(results),
@@ -97,6 +112,11 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, object]:
         "mrr": _mean([r.mrr for r in results]),
         "ndcg@10": _mean([r.ndcg_10 for r in results]),
         "fact_recall": _mean([r.fact_recall for r in results]),
+        "lead_recall": _mean([r.lead_recall for r in results]),
+        "on_topic_precision": (
+            round(sum(r.on_topic_statements for r in results) / judged, 4) if judged else None
+        ),
+        "statements_per_answer": _mean([float(r.statements) for r in answered]),
         "forbidden_rate": _mean([1.0 if r.forbidden_hit else 0.0 for r in results]),
         "citation_validity": _mean([r.citation_validity for r in results]),
         "section_accuracy": _mean([r.section_accuracy for r in results]),

@@ -20,6 +20,8 @@ class SystemOutput:
     ranked_docs: tuple[str, ...]
     answer_text: str
     abstained: bool
+    summary: str = ""
+    statements: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
     citation_checks: tuple[bool, ...] | None = None
     section_checks: tuple[bool, ...] | None = None
@@ -37,10 +39,14 @@ class System(Protocol):
         ...
 
 
+def statement_texts(answer: Answer) -> tuple[str, ...]:
+    """The statements of the answer's sections, as displayed (source prefix and sentence)."""
+    return tuple(s.text for section in answer.sections for s in section.statements)
+
+
 def answer_text(answer: Answer) -> str:
     """Everything a reader sees: summary, statements and gaps."""
-    statements = [s.text for section in answer.sections for s in section.statements]
-    return "\n".join([answer.summary, *statements, *answer.gaps])
+    return "\n".join([answer.summary, *statement_texts(answer), *answer.gaps])
 
 
 def quotes(answer: Answer) -> str:
@@ -93,6 +99,8 @@ class GuideQASystem:
             ranked_docs=tuple(dict.fromkeys([*cited, *searched])),
             answer_text=quotes(answer) if self.quotes_only else answer_text(answer),
             abstained=answer.abstained,
+            summary="" if answer.abstained else answer.summary,
+            statements=statement_texts(answer),
             gaps=answer.gaps,
             citation_checks=citation_checks(answer),
             section_checks=section_checks(answer),
@@ -118,6 +126,8 @@ class SearchBaseline:
             ranked_docs=tuple(dict.fromkeys(h.doc_id for h in hits)),
             answer_text="\n\n".join(h.text for h in hits[: self.passages]),
             abstained=False,
+            summary=hits[0].text if hits else "",
+            statements=tuple(h.text for h in hits[: self.passages]),
             cited_docs=tuple(h.doc_id for h in hits[: self.passages]),
             latency_ms=latency,
         )

@@ -9,7 +9,7 @@ import pytest
 
 from eval.dataset import EvalQuestion, EvalSetError, load_questions, question_set
 from eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
-from eval.report import compare, write_reports
+from eval.report import compare, question_changes, write_reports
 from eval.runner import aggregate, score, system_report
 from eval.systems import SystemOutput
 from ingest.models import SourceKind
@@ -31,6 +31,9 @@ def test_rouge() -> None:
     assert 0.0 < partial < 1.0
 
 
+MANIFEST = Path(__file__).resolve().parents[2] / "corpus" / "MANIFEST.jsonl"
+
+
 def test_shipped_set_is_valid_and_covers_the_mix() -> None:
     questions = load_questions(question_set("clinical"))
     assert len(questions) >= 100
@@ -38,23 +41,40 @@ def test_shipped_set_is_valid_and_covers_the_mix() -> None:
     assert categories.count("follow-up") >= 15 and categories.count("unanswerable") >= 15
     for tag in ("brand", "abbreviation", "lay", "superseded", "boxed", "renal", "pregnancy"):
         assert any(tag in q.tags for q in questions), tag
-    manifest = Path(__file__).resolve().parents[2] / "corpus" / "MANIFEST.jsonl"
-    ids = {json.loads(line)["id"] for line in manifest.read_text().splitlines()}
+    ids = {json.loads(line)["id"] for line in MANIFEST.read_text().splitlines()}
     assert all(g.doc in ids for q in questions for g in q.gold)
+    answerable = [q for q in questions if q.answerable]
+    assert all(q.lead and q.topic for q in answerable), "every answerable question needs both"
+
+
+def test_unseen_split_is_separate_and_covers_what_the_issue_asks() -> None:
+    unseen = load_questions(question_set("unseen"))
+    dev = load_questions(question_set("clinical"))
+    assert len(unseen) >= 60
+    assert not {q.id for q in unseen} & {q.id for q in dev}
+    labels = [q for q in unseen if SourceKind.LABEL in q.kinds and q.answerable]
+    assert len(labels) >= 25
+    for tag in ("table", "renal", "pregnancy", "lactation", "pediatric", "drug-class", "list"):
+        assert any(tag in q.tags for q in unseen), tag
+    dev_docs = {g.doc for q in dev for g in q.gold}
+    new_docs = {g.doc for q in unseen for g in q.gold} - dev_docs
+    assert len(new_docs) >= 30, "the unseen split is written from documents dev does not use"
+    ids = {json.loads(line)["id"] for line in MANIFEST.read_text().splitlines()}
+    assert all(g.doc in ids for q in unseen for g in q.gold)
 
 
 def test_bad_sets_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("- {id: a, question: q, topic: t, kinds: [label], required: ['([']}\n")
+    path.write_text("- {id: a, question: q, area: t, kinds: [label], required: ['([']}\n")
     with pytest.raises(EvalSetError, match="not a valid question set"):
         load_questions(path)
-    path.write_text("- {id: b, follow_up_of: a, question: q, topic: t, kinds: [label]}\n")
+    path.write_text("- {id: b, follow_up_of: a, question: q, area: t, kinds: [label]}\n")
     with pytest.raises(EvalSetError, match="must come earlier"):
         load_questions(path)
 
 
 def _question(**kwargs: object) -> EvalQuestion:
-    base = {"id": "q", "question": "?", "topic": "t", "kinds": (SourceKind.LABEL,)}
+    base = {"id": "q", "question": "?", "area": "t", "kinds": (SourceKind.LABEL,)}
     return EvalQuestion.model_validate({**base, **kwargs})
 
 
@@ -87,15 +107,45 @@ def test_scoring_rules() -> None:
     assert summary["abstention"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
 
 
+def test_lead_and_on_topic_scoring() -> None:
+    question = _question(
+        required=["400 mg"],
+        lead=["400 mg every 4 to 6 hours"],
+        topic=["ibuprofen|advil", "pain"],
+    )
+    output = SystemOutput(
+        ("d1",),
+        "Take 400 mg every 4 to 6 hours.",
+        False,
+        summary="Adults: 400 mg every 4 to 6 hours for mild to moderate pain [1].",
+        statements=(
+            "Ibuprofen label, 2 Dosage: Mild to moderate pain: 400 mg every 4 to 6 hours.",
+            "Ibuprofen label, 5.1 Cardiovascular Thrombotic Events: NSAIDs raise MI risk.",
+            "A 2014 cohort study reported: blood pressure and back pain were linked.",
+        ),
+    )
+    result = score(question, output)
+    assert result.lead_recall == 1.0 and result.missed_lead == []
+    assert (result.on_topic_statements, result.topic_judged_statements) == (1, 3)
+    buried = score(question, output.__class__(**{**output.__dict__, "summary": "Pain relief."}))
+    assert buried.lead_recall == 0.0 and buried.fact_recall == 1.0
+    summary = aggregate([result, buried])
+    assert summary["lead_recall"] == 0.5 and summary["on_topic_precision"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["statements_per_answer"] == 3.0
+
+
 def test_reports_and_compare(tmp_path: Path) -> None:
-    question = _question(gold=[{"doc": "d1"}], required=["500 mg"])
+    question = _question(gold=[{"doc": "d1"}], required=["500 mg"], lead=["500 mg"])
     first = system_report("guideqa", [score(question, SystemOutput(("d1",), "500 mg", False))])
     second = system_report("bm25", [score(question, SystemOutput(("d2",), "nothing", False))])
-    report_md = write_reports([first, second], tmp_path, "test run")
+    unseen = system_report("guideqa", [score(question, SystemOutput(("d2",), "x", False))])
+    report_md = write_reports({"dev": [first, second], "unseen": [unseen]}, tmp_path, "run")
     text = report_md.read_text()
     assert "| guideqa | 1.000 |" in text and "| bm25 | 0.000 |" in text
+    assert "| metric | dev | unseen |" in text and "| fact_recall | 1.000 | 0.000 |" in text
     assert (tmp_path / "chart.png").stat().st_size > 1000
-    assert len((tmp_path / "details.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "details.jsonl").read_text().splitlines()) == 3
     old = json.loads((tmp_path / "report.json").read_text())
-    new = {"systems": [second | {"system": "guideqa"}]}
-    assert "recall@5" in compare(old, new) and "-1.000" in compare(old, new)
+    new = {"splits": {"dev": {"systems": [second | {"system": "guideqa"}]}}}
+    assert "dev/guideqa" in compare(old, new) and "-1.000" in compare(old, new)
+    assert "dev/q: success True -> False" in question_changes(old, new)
