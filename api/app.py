@@ -19,18 +19,21 @@ from api.reload import IndexReloader
 from api.routes import ask, documents, health, manage
 from api.runtime import open_searcher
 from api.settings import Settings
+from index.hybrid import HybridIndex
 from qa.conversation import InMemoryConversationStore
 from qa.pipeline import AnswerEngine
 
 WEB = Path(__file__).parent / "web"
 
 
-def build_engine(settings: Settings, conversations: InMemoryConversationStore) -> AnswerEngine:
+def build_engine(
+    settings: Settings, conversations: InMemoryConversationStore
+) -> AnswerEngine[HybridIndex]:
     """An engine over the published index with a warmed-up embedder."""
     return AnswerEngine(open_searcher(settings), settings.qa, conversations)
 
 
-def create_app(settings: Settings, engine: AnswerEngine | None = None) -> FastAPI:
+def create_app(settings: Settings, engine: AnswerEngine[HybridIndex] | None = None) -> FastAPI:
     """The GuideQA HTTP service. Pass an engine to serve a prepared index (tests)."""
     conversations = (
         engine.conversations

@@ -2,61 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from api.cli_common import friendly_errors, index_option, json_option, progress_bar
+from api.cli_eval import bench_command, eval_command
 from api.runtime import answer_engine, index_writer, open_searcher
 from api.settings import Settings, load_settings
 from index.builder import IngestSummary
 from index.hybrid import settings_id
 from index.models import Hit, SearchFilters
 from index.versions import current_version, current_version_dir, list_versions, read_manifest
-from ingest.errors import GuideQAError
 from ingest.loaders import iter_source_files, load_paths
 from ingest.models import SourceKind
-
-F = TypeVar("F", bound=Callable[..., Any])
-index_option = click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Index directory (default: $GUIDEQA_INDEX_DIR or .guideqa/index).",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def friendly_errors(func: F) -> F:
-    """Turn GuideQA errors into one clear line on stderr; never a stack trace."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except GuideQAError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except Exception as exc:  # the edge: anything unexpected becomes one line too
-            if os.environ.get("GUIDEQA_DEBUG"):
-                raise
-            click.echo(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(set GUIDEQA_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            sys.exit(3)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -69,28 +32,6 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for name in ("bm25s", "onnxruntime", "root"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _progress_bar(label: str) -> Callable[[int, int], None]:
-    from tqdm import tqdm
-
-    bar: dict[str, tqdm] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(
-                total=total,
-                desc=label,
-                unit="chunk",
-                file=sys.stderr,
-                disable=not sys.stderr.isatty(),
-            )
-        bar["bar"].n = done
-        bar["bar"].refresh()
-        if done >= total:
-            bar["bar"].close()
-
-    return update
 
 
 def source_fingerprint(paths: list[Path]) -> str:
@@ -115,7 +56,7 @@ def _run_ingest(
         prune=prune,
         scanned_sources=scanned,
         source_fingerprint=fingerprint,
-        progress=_progress_bar("Embedding"),
+        progress=progress_bar("Embedding"),
     )
 
 
@@ -297,6 +238,12 @@ def versions(index_dir: Path | None, as_json: bool) -> None:
     help="A JSON file holding the conversation; follow-ups read and extend it.",
 )
 @click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in SourceKind]))
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show each statement's score breakdown and why it was chosen, and the rejected "
+    "candidates with the reason.",
+)
 @index_option
 @json_option
 @friendly_errors
@@ -304,6 +251,7 @@ def ask(
     question: str,
     conversation_file: Path | None,
     kinds: tuple[str, ...],
+    explain: bool,
     index_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -315,7 +263,7 @@ def ask(
     store = FileConversationStore(conversation_file) if conversation_file else None
     engine = answer_engine(settings, store)
     conversation_id = store.conversation_id if store else None
-    answer = engine.ask(question, conversation_id, tuple(SourceKind(k) for k in kinds))
+    answer = engine.ask(question, conversation_id, tuple(SourceKind(k) for k in kinds), explain)
     click.echo(answer.model_dump_json(indent=2) if as_json else render_markdown(answer))
 
 
@@ -342,10 +290,12 @@ def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
 
 
 def run() -> None:
-    """Console entry point: the commands, with `eval` registered."""
-    import api.cli_eval  # noqa: F401  (registers `guideqa eval` on the group)
-
+    """Console entry point."""
     main()
+
+
+main.add_command(eval_command)
+main.add_command(bench_command)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from api.cli import friendly_errors, index_option, main
-from api.runtime import answer_engine, index_writer
+from api.cli_common import friendly_errors, index_option
+from api.runtime import answer_engine, index_writer, open_searcher
 from api.settings import Settings, load_settings
+from index.versions import current_version_dir, read_manifest
 
 
 def _bar(label: str):  # type: ignore[no-untyped-def]
@@ -81,7 +82,25 @@ def run_bioasq(
         return [evaluate_system(s, questions, _bar(s.name)) for s in systems]
 
 
-@main.command(name="eval")
+def run_calibration(settings: Settings, write: bool) -> None:
+    """Fit the score weights on dev; print the report (and write the weights)."""
+    import hashlib
+
+    from eval.calibrate import calibrate, collect, write_weights
+    from eval.dataset import load_questions, question_set
+
+    engine = answer_engine(settings)
+    dev_path = question_set("clinical")
+    dev = collect(engine, load_questions(dev_path))
+    unseen = collect(engine, load_questions(question_set("unseen")))
+    report = calibrate(dev, unseen)
+    click.echo(json.dumps(report, indent=2))
+    if write:
+        write_weights(report, hashlib.sha256(dev_path.read_bytes()).hexdigest())
+        click.echo("wrote qa/data/score_weights.yaml", err=True)
+
+
+@click.command(name="eval")
 @click.option(
     "--set",
     "set_names",
@@ -106,6 +125,13 @@ def run_bioasq(
 )
 @click.option("--limit", type=int, default=None, help="Only the first N BioASQ questions.")
 @click.option(
+    "--calibrate",
+    is_flag=True,
+    help="Fit the statement score weights on the dev split (report a held-back part and the "
+    "unseen split); with --write, store them in qa/data/score_weights.yaml.",
+)
+@click.option("--write", is_flag=True, help="With --calibrate: write the fitted weights.")
+@click.option(
     "--compare",
     nargs=2,
     type=click.Path(path_type=Path, exists=True),
@@ -120,6 +146,8 @@ def eval_command(
     out: Path | None,
     bioasq: Path | None,
     limit: int | None,
+    calibrate: bool,
+    write: bool,
     compare: tuple[Path, Path] | None,
     index_dir: Path | None,
 ) -> None:
@@ -135,6 +163,9 @@ def eval_command(
             click.echo("\nquestions that moved:\n" + changes)
         return
     settings = load_settings(index_dir)
+    if calibrate:
+        run_calibration(settings, write)
+        return
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = out or Path("eval/reports") / stamp
     if bioasq:
@@ -165,3 +196,34 @@ def eval_command(
         click.echo(f"## {split}\n\n{markdown_table(reports)}\n")
     click.echo(split_table(splits))
     click.echo(f"\nreport: {path}", err=True)
+
+
+@click.command(name="bench")
+@click.argument("what", type=click.Choice(["search", "ask"]))
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="One question per line (default eval/questions/latency.txt).",
+)
+@click.option("--repeat", type=int, default=3, show_default=True, help="Passes over the questions.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write JSON here.")
+@index_option
+@friendly_errors
+def bench_command(
+    what: str, questions: Path | None, repeat: int, out: Path | None, index_dir: Path | None
+) -> None:
+    """Measure search or answer latency on the built index (p50/p95, per stage)."""
+    from eval.benchmarks import DEFAULT_QUESTIONS, bench_ask, bench_search, read_questions
+
+    settings = load_settings(index_dir)
+    lines = read_questions(questions or DEFAULT_QUESTIONS)
+    if what == "search":
+        result = bench_search(open_searcher(settings), lines, repeat)
+    else:
+        engine = answer_engine(settings)
+        chunks = read_manifest(current_version_dir(settings.index.directory)).chunks
+        result = bench_ask(engine, chunks, lines, repeat)
+    click.echo(json.dumps(result, indent=2))
+    if out:
+        out.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from api.metrics import Metrics
 from api.settings import Settings
+from index.hybrid import HybridIndex
 from qa.conversation import InMemoryConversationStore
 from qa.pipeline import AnswerEngine
 
@@ -18,16 +19,16 @@ from qa.pipeline import AnswerEngine
 class EngineHolder:
     """The engine in service; replaced whole when a new index version is published."""
 
-    def __init__(self, engine: AnswerEngine) -> None:
+    def __init__(self, engine: AnswerEngine[HybridIndex]) -> None:
         self._engine = engine
         self._lock = threading.Lock()
 
     @property
-    def engine(self) -> AnswerEngine:
+    def engine(self) -> AnswerEngine[HybridIndex]:
         """The current engine (requests keep the one they started with)."""
         return self._engine
 
-    def swap(self, engine: AnswerEngine) -> AnswerEngine:
+    def swap(self, engine: AnswerEngine[HybridIndex]) -> AnswerEngine[HybridIndex]:
         """Install a new engine; returns the old one."""
         with self._lock:
             old, self._engine = self._engine, engine
@@ -53,10 +54,10 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-def get_engine(state: Annotated[AppState, Depends(get_state)]) -> AnswerEngine:
+def get_engine(state: Annotated[AppState, Depends(get_state)]) -> AnswerEngine[HybridIndex]:
     """The engine serving this request."""
     return state.holder.engine
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
-EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
+EngineDep = Annotated[AnswerEngine[HybridIndex], Depends(get_engine)]

@@ -43,6 +43,6 @@ def index_writer(settings: Settings) -> IndexWriter:
 
 def answer_engine(
     settings: Settings, conversations: ConversationStore | None = None
-) -> AnswerEngine:
+) -> AnswerEngine[HybridIndex]:
     """An answer engine over the published index."""
     return AnswerEngine(open_searcher(settings), settings.qa, conversations)

@@ -25,6 +25,11 @@ class AskRequest(BaseModel):
     question: str = Field(description="free-text clinical question")
     conversation_id: str | None = Field(default=None, description="continue this conversation")
     kinds: list[SourceKind] | None = Field(default=None, description="source kinds to search")
+    explain: bool = Field(
+        default=False,
+        description="include, per statement, the score breakdown and why it was chosen, and "
+        "the rejected candidates with the reason",
+    )
 
 
 class TurnOut(BaseModel):

@@ -56,11 +56,11 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="GUIDEQA_API_TOKEN: bearer token of the write endpoints"
     )
-    embedding: EmbeddingSettings = EmbeddingSettings()
-    chunking: ChunkingSettings = ChunkingSettings()
-    index: IndexSettings = IndexSettings()
-    qa: QASettings = QASettings()
-    server: ServerSettings = ServerSettings()
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    qa: QASettings = Field(default_factory=QASettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     def resolved(self) -> Settings:
         """A copy where GUIDEQA_INDEX_DIR (or --index) has been applied to the index section."""

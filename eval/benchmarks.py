@@ -1,20 +1,18 @@
-"""Speed benchmarks on the built index: search and ask latency (p50/p95), ingest throughput.
+"""Speed benchmarks on the built index: search and ask latency (p50/p95).
 
-    python -m eval.benchmarks search|ask [--questions FILE] [--repeat N] [--out FILE.json]
+    guideqa bench search|ask [--questions FILE] [--repeat N] [--out FILE.json]
 
 Results are printed and optionally written as JSON; they are measurements, never test asserts.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
-from api.runtime import answer_engine, open_searcher
-from api.settings import load_settings
+from index.hybrid import HybridIndex
+from qa.pipeline import AnswerEngine
 
 DEFAULT_QUESTIONS = Path(__file__).parent / "questions" / "latency.txt"
 
@@ -37,9 +35,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def bench_search(questions: list[str], repeat: int) -> dict[str, object]:
+def bench_search(index: HybridIndex, questions: list[str], repeat: int) -> dict[str, object]:
     """Hybrid search latency with a warm process (top 10, no filters)."""
-    index = open_searcher(load_settings())
     index.search("warm up", 10)
     timings = []
     for _ in range(repeat):
@@ -50,9 +47,10 @@ def bench_search(questions: list[str], repeat: int) -> dict[str, object]:
     return {"what": "search", "chunks": index.manifest.chunks, **percentiles(timings)}
 
 
-def bench_ask(questions: list[str], repeat: int) -> dict[str, object]:
+def bench_ask(
+    engine: AnswerEngine[HybridIndex], chunks: int, questions: list[str], repeat: int
+) -> dict[str, object]:
     """Answer latency with a warm process, with the time per pipeline stage."""
-    engine = answer_engine(load_settings())
     engine.ask("warm up question about metformin dosing")
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
@@ -65,26 +63,7 @@ def bench_ask(questions: list[str], repeat: int) -> dict[str, object]:
                 stages.setdefault(stage, []).append(ms)
     return {
         "what": "ask",
-        "chunks": engine.index.manifest.chunks,
+        "chunks": chunks,
         **percentiles(totals),
         "stages_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
     }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=["search", "ask"])
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    questions = read_questions(args.questions)
-    bench = bench_search if args.what == "search" else bench_ask
-    result = bench(questions, args.repeat)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()

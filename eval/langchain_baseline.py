@@ -10,7 +10,7 @@ import numpy as np
 from eval.dataset import EvalQuestion
 from eval.systems import SystemOutput
 from index.hybrid import HybridIndex
-from ingest.embedding import model_directory
+from ingest.model_files import model_directory
 
 
 class LangChainBaseline:

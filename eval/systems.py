@@ -45,8 +45,9 @@ def statement_texts(answer: Answer) -> tuple[str, ...]:
 
 
 def answer_text(answer: Answer) -> str:
-    """Everything a reader sees: summary, statements and gaps."""
-    return "\n".join([answer.summary, *statement_texts(answer), *answer.gaps])
+    """Everything a reader sees: summary, statements, callouts and gaps."""
+    callouts = [c.text for c in answer.callouts]
+    return "\n".join([answer.summary, *statement_texts(answer), *callouts, *answer.gaps])
 
 
 def quotes(answer: Answer) -> str:
@@ -80,7 +81,10 @@ class GuideQASystem:
     name = "guideqa"
 
     def __init__(
-        self, engine: AnswerEngine, kinds: tuple[SourceKind, ...] = (), quotes_only: bool = False
+        self,
+        engine: AnswerEngine[HybridIndex],
+        kinds: tuple[SourceKind, ...] = (),
+        quotes_only: bool = False,
     ) -> None:
         self.engine = engine
         self.kinds = kinds

@@ -73,3 +73,10 @@ class DenseIndex:
             )
         scores, rows = self._index.search(query.reshape(1, -1), min(k, self.size), params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def similarities(self, query: Vectors, rows: list[int]) -> list[float]:
+        """Cosine of the query to the given rows' vectors (for passages not found by search)."""
+        if not rows:
+            return []
+        vectors = np.vstack([self._index.reconstruct(int(r)) for r in rows])
+        return [float(v) for v in vectors @ query.reshape(-1)]

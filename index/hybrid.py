@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -13,16 +12,21 @@ import numpy.typing as npt
 
 from index.dense import DenseIndex
 from index.errors import IndexCorruptError, IndexMismatchError
+from index.fusion import Ranking, fuse
 from index.lexical import LexicalIndex
-from index.models import Hit, IndexManifest, SearchFilters
-from index.settings import DenseKind, Fusion, IndexSettings
+from index.models import Hit, IndexManifest, Provenance, SearchFilters, SectionPreference
+from index.settings import DenseKind, IndexSettings
 from index.store import MetadataStore
+from index.supersession import superseded_ids
 from index.versions import current_version_dir, read_manifest
 from ingest.embedding import Embedder
-from ingest.models import Chunk, Document, SourceKind
+from ingest.models import Chunk, Document, Population, SectionRole, SourceKind
+from ingest.sections import SectionKnowledge
 from ingest.settings import ChunkingSettings, EmbeddingSettings
 
 _KINDS = list(SourceKind)
+_ROLES = list(SectionRole)
+_POPULATIONS = list(Population)
 
 
 def settings_id(embedding: EmbeddingSettings, chunking: ChunkingSettings) -> str:
@@ -38,6 +42,8 @@ class _RowFacts:
     doc_index: npt.NDArray[np.int32]
     kind: npt.NDArray[np.int8]
     year: npt.NDArray[np.int32]
+    role: npt.NDArray[np.int8]  # index into SectionRole, -1 when unknown
+    population: npt.NDArray[np.int8]  # index into Population, -1 when none
 
 
 class HybridIndex:
@@ -74,6 +80,11 @@ class HybridIndex:
         self._facts = self._row_facts()
         self._superseded = superseded_ids(self.store.documents)
         self._last_query: tuple[str, npt.NDArray[np.float32]] | None = None
+        self.sections = SectionKnowledge.load()
+        self._drug_masks: dict[str, npt.NDArray[np.bool_]] = {}  # documents per drug filter
+        self._current = np.asarray(
+            [d.doc_id not in self._superseded for d in self.store.documents], dtype=bool
+        )
 
     @property
     def version(self) -> str:
@@ -90,23 +101,36 @@ class HybridIndex:
         doc_index = np.asarray(self.store.chunk_doc_index, dtype=np.int32)
         kinds = np.asarray([_KINDS.index(d.kind) for d in docs], dtype=np.int8)
         years = np.asarray([d.year or 0 for d in docs], dtype=np.int32)
-        return _RowFacts(doc_index, kinds[doc_index], years[doc_index])
+        roles = np.asarray(
+            [_ROLES.index(r) if r else -1 for r in self.store.chunk_roles], dtype=np.int8
+        )
+        populations = np.asarray(
+            [_POPULATIONS.index(p) if p else -1 for p in self.store.chunk_populations],
+            dtype=np.int8,
+        )
+        return _RowFacts(doc_index, kinds[doc_index], years[doc_index], roles, populations)
 
     def _allowed_docs(self, filters: SearchFilters) -> npt.NDArray[np.bool_]:
         docs = self.store.documents
         allowed = np.ones(len(docs), dtype=bool)
         if filters.drug:
-            wanted = filters.drug.lower()
-            allowed &= np.asarray(
+            allowed &= self._drug_mask(filters.drug.lower())
+        if filters.exclude_superseded:
+            allowed &= self._current
+        return allowed
+
+    def _drug_mask(self, wanted: str) -> npt.NDArray[np.bool_]:
+        mask = self._drug_masks.get(wanted)
+        if mask is None:
+            mask = np.asarray(
                 [
                     any(wanted == n.lower() or wanted in n.lower().split() for n in d.drug_names)
-                    for d in docs
+                    for d in self.store.documents
                 ],
                 dtype=bool,
             )
-        if filters.exclude_superseded:
-            allowed &= np.asarray([d.doc_id not in self._superseded for d in docs], dtype=bool)
-        return allowed
+            self._drug_masks[wanted] = mask
+        return mask
 
     def allowed_rows(self, filters: SearchFilters) -> npt.NDArray[np.bool_] | None:
         """Boolean mask of chunk rows passing the filters (None: everything passes)."""
@@ -128,21 +152,83 @@ class HybridIndex:
         k: int = 10,
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
+        prefer: SectionPreference | None = None,
     ) -> list[Hit]:
-        """Top-k chunks: fused dense and BM25 rank, or one of them alone ("dense", "lexical")."""
+        """Top-k chunks: fused dense and BM25 rank, or one of them alone ("dense", "lexical").
+
+        Hybrid search ranks first the sections the query names ("boxed warning", "pregnancy",
+        "renal impairment"), or those given in `prefer`."""
         filters = filters or SearchFilters()
         mask = self.allowed_rows(filters)
         pool = max(self.settings.candidates, k)
         dense = self.dense_candidates(query, pool, mask) if mode != "lexical" else []
         lexical = self.lexical_candidates(query, pool, mask) if mode != "dense" else []
-        ranked = {"dense": dense, "lexical": lexical}.get(mode) or fuse(
-            dense, lexical, self.settings
-        )
+        if mode in ("dense", "lexical"):
+            ranked = dense if mode == "dense" else lexical
+        else:
+            preference = prefer if prefer is not None else self.named_sections(query)
+            preferred = self._preferred(dense + lexical, preference)
+            ranked = fuse(dense, lexical, self.settings, preferred)
         return self.hits(ranked[:k], dict(dense), dict(lexical))
+
+    def named_sections(self, query: str) -> SectionPreference:
+        """The label sections and populations a query names, by the section knowledge file."""
+        return SectionPreference(
+            roles=self.sections.roles_named(query),
+            populations=self.sections.populations_named(query),
+        )
+
+    def _preferred(self, candidates: Ranking, preference: SectionPreference) -> Ranking:
+        if preference.is_empty():
+            return []
+        roles = [_ROLES.index(r) for r in preference.roles]
+        populations = [_POPULATIONS.index(p) for p in preference.populations]
+        facts = self._facts
+        return [
+            (row, score)
+            for row, score in dict(candidates).items()
+            if facts.role[row] in roles or facts.population[row] in populations
+        ]
+
+    def tokens(self, text: str) -> list[str]:
+        """The stemmed lexical tokens of a text, as BM25 sees them."""
+        return self.lexical.tokens(text)
+
+    def term_weights(self, tokens: list[str]) -> dict[str, float]:
+        """Inverse document frequency of each token in this version's passages."""
+        return self.lexical.idf(tokens)
+
+    def document(self, doc_id: str) -> Document | None:
+        """A document of this version by id."""
+        return self.store.document(doc_id)
+
+    def section_hits(
+        self,
+        doc_id: str,
+        roles: tuple[SectionRole, ...],
+        limit: int = 4,
+        populations: tuple[Population, ...] = (),
+        query: str | None = None,
+    ) -> list[Hit]:
+        """A document's passages from sections with the given roles (or about the given
+        populations): in reading order, or most similar to `query` first when one is given."""
+        wanted = {_ROLES.index(r) for r in roles}
+        groups = {_POPULATIONS.index(p) for p in populations}
+        facts = self._facts
+        rows = [
+            r
+            for r in self.store.rows_of_document(doc_id)
+            if facts.role[r] in wanted or facts.population[r] in groups
+        ]
+        if query is None:
+            return self.hits([(row, 1.0) for row in rows[:limit]])
+        similar = self.dense.similarities(self._query_vector(query), rows)
+        ranked = sorted(zip(rows, similar, strict=True), key=lambda pair: -pair[1])[:limit]
+        return self.hits(ranked, dict(ranked))
 
     def dense_candidates(
         self, query: str, pool: int, mask: npt.NDArray[np.bool_] | None
-    ) -> list[tuple[int, float]]:
+    ) -> Ranking:
         """(row, cosine) of the nearest chunks."""
         vector = self._query_vector(query)
         rows = np.flatnonzero(mask).astype(np.int64) if mask is not None else None
@@ -159,7 +245,7 @@ class HybridIndex:
 
     def lexical_candidates(
         self, query: str, pool: int, mask: npt.NDArray[np.bool_] | None
-    ) -> list[tuple[int, float]]:
+    ) -> Ranking:
         """(row, BM25) of the best-matching chunks with a positive score."""
         scores = self.lexical.scores(query)
         if mask is not None:
@@ -204,6 +290,16 @@ def make_hit(
         if chunk.page_start is not None
         else None
     )
+    provenance = Provenance(
+        drug_names=doc.drug_names,
+        drug_classes=doc.drug_classes,
+        partial_label=doc.partial,
+        section_role=chunk.section_role,
+        section_code=chunk.section_code,
+        population=chunk.population,
+        grade=chunk.grade,
+        publication_types=doc.publication_types,
+    )
     return Hit(
         doc_id=doc.doc_id,
         chunk_id=chunk.chunk_id,
@@ -221,33 +317,9 @@ def make_hit(
         dense_score=dense,
         lexical_score=lexical,
         text=chunk.text,
+        provenance=provenance,
+        table_rows=chunk.table_rows,
     )
-
-
-def fuse(
-    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], settings: IndexSettings
-) -> list[tuple[int, float]]:
-    """Combine two rankings by reciprocal rank fusion or a min-max-normalised convex sum."""
-    combined: dict[int, float] = {}
-    if settings.fusion is Fusion.RRF:
-        for ranking in (dense, lexical):
-            for rank, (row, _) in enumerate(ranking):
-                combined[row] = combined.get(row, 0.0) + 1.0 / (settings.rrf_k + rank + 1)
-    else:
-        alpha = settings.convex_alpha
-        for weight, ranking in ((alpha, dense), (1.0 - alpha, lexical)):
-            for row, value in _min_max(ranking):
-                combined[row] = combined.get(row, 0.0) + weight * value
-    return sorted(combined.items(), key=lambda item: (-item[1], item[0]))
-
-
-def _min_max(ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    if not ranking:
-        return []
-    values = [s for _, s in ranking]
-    low, high = min(values), max(values)
-    span = high - low or 1.0
-    return [(row, (s - low) / span) for row, s in ranking]
 
 
 def open_index(
@@ -263,25 +335,3 @@ def open_index(
         embedder,
         settings_id(embedding, chunking),
     )
-
-
-def supersession(documents: tuple[Document, ...]) -> dict[str, tuple[str, ...]]:
-    """For each document, the indexed documents it replaces: those named in its `supersedes`,
-    and older members of its series (same series_id, earlier date or year)."""
-    present = {d.doc_id for d in documents}
-    older: dict[str, list[str]] = {
-        d.doc_id: [s for s in d.supersedes if s in present] for d in documents
-    }
-    series: dict[str, list[Document]] = {}
-    for doc in documents:
-        if doc.series_id:
-            series.setdefault(doc.series_id, []).append(doc)
-    for members in series.values():
-        newest = max(members, key=lambda d: (d.date or dt.date(d.year or 1, 1, 1), d.doc_id))
-        older[newest.doc_id] += [d.doc_id for d in members if d is not newest]
-    return {k: tuple(dict.fromkeys(v)) for k, v in older.items() if v}
-
-
-def superseded_ids(documents: tuple[Document, ...]) -> set[str]:
-    """Every indexed document that another indexed document replaces."""
-    return {old for olds in supersession(documents).values() for old in olds}

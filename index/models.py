@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.models import SourceKind
+from ingest.models import Population, SectionRole, SourceKind, Span
 
 
 class SearchFilters(BaseModel):
@@ -25,6 +25,35 @@ class SearchFilters(BaseModel):
         return not (
             self.kinds or self.drug or self.year_from or self.year_to or self.exclude_superseded
         )
+
+
+class SectionPreference(BaseModel):
+    """Sections a search should rank first (a question naming 'boxed warning' or 'pregnancy')."""
+
+    model_config = ConfigDict(frozen=True)
+
+    roles: tuple[SectionRole, ...] = ()
+    populations: tuple[Population, ...] = ()
+
+    def is_empty(self) -> bool:
+        """True when nothing is preferred."""
+        return not (self.roles or self.populations)
+
+
+class Provenance(BaseModel):
+    """Typed facts about where a passage comes from, set at ingest: answers never parse titles
+    or headings to recover them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    drug_names: tuple[str, ...] = ()
+    drug_classes: tuple[str, ...] = ()
+    partial_label: bool = False
+    section_role: SectionRole | None = None
+    section_code: str | None = Field(default=None, description="LOINC section code")
+    population: Population | None = None
+    grade: str | None = Field(default=None, description="recommendation grade, e.g. 'B'")
+    publication_types: tuple[str, ...] = ()
 
 
 class Hit(BaseModel):
@@ -48,6 +77,10 @@ class Hit(BaseModel):
     dense_score: float | None = None
     lexical_score: float | None = None
     text: str
+    provenance: Provenance = Provenance()
+    table_rows: tuple[Span, ...] = Field(
+        default=(), description="[start, end) of table rows (with headers) in text"
+    )
 
 
 class IndexManifest(BaseModel):

@@ -34,5 +34,11 @@ class IndexSettings(BaseModel):
     rrf_k: int = 60
     convex_alpha: float = Field(default=0.5, ge=0.0, le=1.0, description="weight of dense score")
     candidates: int = 100
+    section_preference_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        description="bonus, as a share of the top fused score, for passages from the sections "
+        "a query names ('boxed warning', 'pregnancy', 'renal impairment')",
+    )
     keep_versions: int = 3
     lock_timeout_s: float = 0.0

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ingest.models import Chunk, Document
+from ingest.models import Chunk, Document, Population, SectionRole
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -15,7 +15,8 @@ CREATE TABLE documents (
   year INTEGER, content_hash TEXT NOT NULL, source_path TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE chunks (
   row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,
-  doc_idx INTEGER NOT NULL REFERENCES documents(doc_idx), body TEXT NOT NULL);
+  doc_idx INTEGER NOT NULL REFERENCES documents(doc_idx), role TEXT, population TEXT,
+  body TEXT NOT NULL);
 CREATE INDEX chunks_by_doc ON chunks(doc_idx);
 """
 
@@ -41,9 +42,16 @@ def write_store(path: Path, documents: Sequence[Document], chunks: Sequence[Chun
             ),
         )
         db.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?)",
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
             (
-                (row, c.chunk_id, position[c.doc_id], c.model_dump_json())
+                (
+                    row,
+                    c.chunk_id,
+                    position[c.doc_id],
+                    c.section_role.value if c.section_role else None,
+                    c.population.value if c.population else None,
+                    c.model_dump_json(),
+                )
                 for row, c in enumerate(chunks)
             ),
         )
@@ -63,8 +71,13 @@ class MetadataStore:
             Document.model_validate_json(str(body))
             for (body,) in self._query("SELECT body FROM documents ORDER BY doc_idx")
         )
-        self.chunk_doc_index: tuple[int, ...] = tuple(
-            int(str(idx)) for (idx,) in self._query("SELECT doc_idx FROM chunks ORDER BY row")
+        rows = self._query("SELECT doc_idx, role, population FROM chunks ORDER BY row")
+        self.chunk_doc_index: tuple[int, ...] = tuple(int(str(idx)) for idx, _, _ in rows)
+        self.chunk_roles: tuple[SectionRole | None, ...] = tuple(
+            SectionRole(str(role)) if role else None for _, role, _ in rows
+        )
+        self.chunk_populations: tuple[Population | None, ...] = tuple(
+            Population(str(pop)) if pop else None for _, _, pop in rows
         )
         self._by_id = {doc.doc_id: i for i, doc in enumerate(self.documents)}
 

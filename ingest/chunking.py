@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.models import Chunk, Document, Section
+from ingest.models import Chunk, Document, Section, Span
 from ingest.settings import ChunkingSettings
 
 TokenCounter = Callable[[str], int]
 # Paragraphs, lines, then sentence ends, then clauses: the order text is cut in.
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+# A line that introduces a list, and the bullet lines after it: kept in one chunk when they
+# fit, so that a recommendation is never cut from its list. Their line breaks are swapped for a
+# private-use character (one for one, so offsets hold) while the text is split.
+_LIST_BLOCK = re.compile(
+    r"^[^\n]*(?::|\binclude[sd]?|\bthe following)[ \t]*\n"
+    r"(?:[ \t]*(?:[-•*▪]|\d{1,2}[.)])[ \t][^\n]*(?:\n|$))+",
+    re.MULTILINE | re.IGNORECASE,
+)
+_KEPT_BREAK = "\ue000"
+
+
+def protect_lists(text: str) -> str:
+    """The text with line breaks inside list blocks replaced by a non-separator character."""
+    return _LIST_BLOCK.sub(
+        lambda m: m.group(0)[:-1].replace("\n", _KEPT_BREAK) + m.group(0)[-1:], text
+    )
 
 
 def model_token_counter(max_length: int = 100_000) -> TokenCounter:
     """Count tokens with the embedding model's own tokenizer (no truncation)."""
-    from ingest.embedding import load_tokenizer
+    from ingest.model_files import load_tokenizer
 
     tokenizer = load_tokenizer(max_length)
     tokenizer.no_truncation()
@@ -57,15 +74,17 @@ class SectionChunker:
         if tokens <= self.settings.chunk_tokens:
             yield 0, section.text, tokens
             return
-        for piece in self._splitter.create_documents([section.text]):
-            text = piece.page_content
+        protected = protect_lists(section.text.replace(_KEPT_BREAK, " "))
+        for piece in self._splitter.create_documents([protected]):
+            text = piece.page_content.replace(_KEPT_BREAK, "\n")
             yield int(piece.metadata.get("start_index", 0)), text, self.count_tokens(text)
 
     @staticmethod
     def _make_chunk(
         document: Document, section: Section, start: int, text: str, tokens: int, ordinal: int
     ) -> Chunk:
-        first, last = section.pages_of(max(start, 0), max(start, 0) + len(text))
+        begin = max(start, 0)
+        first, last = section.pages_of(begin, begin + len(text))
         return Chunk(
             chunk_id=f"{document.doc_id}#{ordinal:04d}",
             doc_id=document.doc_id,
@@ -74,11 +93,21 @@ class SectionChunker:
             section=section.title,
             section_path=section.path or (section.title,),
             section_number=section.number,
+            section_code=section.code,
+            section_role=section.role,
+            population=section.population,
+            grade=section.grade,
             page_start=first,
             page_end=last,
             text=text,
             token_count=tokens,
+            table_rows=rows_within(section.table_rows, begin, begin + len(text)),
         )
+
+
+def rows_within(rows: tuple[Span, ...], start: int, end: int) -> tuple[Span, ...]:
+    """Table-row spans that lie whole in [start, end), relative to start."""
+    return tuple((a - start, b - start) for a, b in rows if a >= start and b <= end)
 
 
 def index_text(document: Document, chunk: Chunk) -> str:

@@ -16,8 +16,56 @@ class SourceKind(StrEnum):
     RESEARCH = "research"
 
 
+class SectionRole(StrEnum):
+    """What a section is for, assigned at ingest from LOINC codes, openFDA fields, label
+    numbers or headings (ingest/data/section_roles.yaml); consumers never parse headings."""
+
+    BOXED_WARNING = "boxed_warning"
+    INDICATIONS = "indications"
+    DOSAGE = "dosage"
+    DOSAGE_FORMS = "dosage_forms"
+    CONTRAINDICATIONS = "contraindications"
+    WARNINGS = "warnings"
+    ADVERSE_REACTIONS = "adverse_reactions"
+    INTERACTIONS = "interactions"
+    SPECIFIC_POPULATIONS = "specific_populations"
+    OVERDOSAGE = "overdosage"
+    DESCRIPTION = "description"
+    PHARMACOLOGY = "pharmacology"
+    CLINICAL_STUDIES = "clinical_studies"
+    PATIENT_COUNSELING = "patient_counseling"
+    HOW_SUPPLIED = "how_supplied"
+    OTC_PURPOSE = "otc_purpose"
+    OTC_DIRECTIONS = "otc_directions"
+    OTC_WARNINGS = "otc_warnings"
+    RECOMMENDATION = "recommendation"
+    SUPPORTING = "supporting"
+    BACKGROUND = "background"
+    METHODS = "methods"
+    RESULTS = "results"
+    CONCLUSIONS = "conclusions"
+    OTHER = "other"
+
+
+class Population(StrEnum):
+    """A group of patients a passage applies to (and only to)."""
+
+    PREGNANCY = "pregnancy"
+    LACTATION = "lactation"
+    REPRODUCTIVE_POTENTIAL = "reproductive_potential"
+    PEDIATRIC = "pediatric"
+    GERIATRIC = "geriatric"
+    RENAL_IMPAIRMENT = "renal_impairment"
+    HEPATIC_IMPAIRMENT = "hepatic_impairment"
+    WOMEN = "women"
+    MEN = "men"
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Span = tuple[int, int]
 
 
 class Section(_Frozen):
@@ -32,6 +80,14 @@ class Section(_Frozen):
     page_end: int | None = None
     page_breaks: tuple[int, ...] = Field(
         default=(), description="offsets in text where each page after page_start begins"
+    )
+    role: SectionRole | None = None
+    population: Population | None = Field(
+        default=None, description="the patients the whole section is about, if only some"
+    )
+    grade: str | None = Field(default=None, description="recommendation grade, e.g. USPSTF 'B'")
+    table_rows: tuple[Span, ...] = Field(
+        default=(), description="[start, end) offsets in text of table rows rendered with headers"
     )
 
     def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
@@ -68,6 +124,10 @@ class Document(_Frozen):
     supersedes: tuple[str, ...] = ()
     series_id: str | None = None
     drug_names: tuple[str, ...] = Field(default=(), description="generic and brand names")
+    drug_classes: tuple[str, ...] = Field(
+        default=(), description="pharmacologic classes (openFDA pharm_class_epc/moa)"
+    )
+    grades: tuple[str, ...] = Field(default=(), description="recommendation grades it contains")
     publication_types: tuple[str, ...] = ()
     mesh_terms: tuple[str, ...] = ()
     partial: bool = False
@@ -89,7 +149,14 @@ class Chunk(_Frozen):
     section: str
     section_path: tuple[str, ...] = ()
     section_number: str | None = None
+    section_code: str | None = Field(default=None, description="LOINC code of the section")
+    section_role: SectionRole | None = None
+    population: Population | None = None
+    grade: str | None = None
     page_start: int | None = None
     page_end: int | None = None
     text: str
     token_count: int
+    table_rows: tuple[Span, ...] = Field(
+        default=(), description="[start, end) offsets in text of table rows with their headers"
+    )

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from ingest.errors import ModelError
+from ingest.model_files import model_directory
 from ingest.settings import ONNX_GRAPH_VERSION, EmbeddingSettings
 
 _INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
@@ -39,7 +40,6 @@ def _export_fp32(target: Path) -> None:
         from transformers import AutoModel
     except ImportError as exc:
         raise ModelError("exporting the ONNX model needs torch and transformers") from exc
-    from ingest.embedding import model_directory
 
     # eager attention exports the classic BERT graph that ONNX Runtime's optimizer can fuse
     model = AutoModel.from_pretrained(str(model_directory()), attn_implementation="eager").eval()

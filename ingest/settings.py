@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 # Bumped whenever the exported ONNX graph changes, so indexes built from an older graph are
 # rebuilt rather than mixed with vectors from the new one.
 ONNX_GRAPH_VERSION = "bert-fused-1"
+# Bumped whenever loaders change what a chunk holds (sections, roles, table rows), so that an
+# index built by older loaders is rebuilt instead of reusing their chunks.
+INGEST_FORMAT_VERSION = "roles-tables-lists-3"
 
 
 class EmbeddingBackend(StrEnum):
@@ -58,4 +61,8 @@ class ChunkingSettings(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """The parameters recorded in the index manifest."""
-        return {"chunk_tokens": self.chunk_tokens, "overlap_tokens": self.overlap_tokens}
+        return {
+            "chunk_tokens": self.chunk_tokens,
+            "overlap_tokens": self.overlap_tokens,
+            "ingest_format": INGEST_FORMAT_VERSION,
+        }

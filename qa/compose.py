@@ -1,29 +1,42 @@
-"""Extractive composition: verbatim sentences with light framing, numbered references."""
+"""Extractive composition: verbatim units with light framing, numbered references, callouts."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ingest.models import SourceKind
-from qa.evidence import Evidence
-from qa.models import Answer, AnswerSection, Citation, Intent, Statement
+from index.models import Hit
+from ingest.models import Population, SourceKind
+from qa.drugs import short_generic
+from qa.knowledge import ClinicalKnowledge
+from qa.models import (
+    Answer,
+    AnswerSection,
+    Callout,
+    Citation,
+    Explanation,
+    Intent,
+    PopulationTag,
+    Statement,
+)
+from qa.scoring import Scored
 
 SECTION_TITLES = {
     SourceKind.GUIDELINE: "From the Guidelines",
     SourceKind.LABEL: "From the FDA Drug Label",
     SourceKind.RESEARCH: "From the Research",
 }
-_ISSUER_SHORT = (
-    ("U.S. Preventive Services Task Force", "USPSTF"),
-    ("Centers for Disease Control and Prevention", "CDC"),
-    ("National Cancer Institute", "NCI PDQ"),
-    ("Department of Veterans Affairs", "VA/DoD"),
-    ("Department of Defense", "VA/DoD"),
-    ("National Heart, Lung, and Blood Institute", "NHLBI"),
-    ("Community Preventive Services Task Force", "CPSTF"),
-)
+POPULATION_LABELS = {
+    Population.PREGNANCY: "pregnancy",
+    Population.LACTATION: "lactation",
+    Population.REPRODUCTIVE_POTENTIAL: "reproductive potential",
+    Population.PEDIATRIC: "pediatric",
+    Population.GERIATRIC: "geriatric",
+    Population.RENAL_IMPAIRMENT: "renal impairment",
+    Population.HEPATIC_IMPAIRMENT: "hepatic impairment",
+    Population.WOMEN: "women",
+    Population.MEN: "men",
+}
 
 
 @dataclass(frozen=True)
@@ -34,60 +47,54 @@ class CompositionInput:
     interpreted_question: str
     intent: Intent
     drugs: tuple[str, ...]
-    evidence: dict[SourceKind, list[Evidence]]
-    summary_evidence: list[Evidence]
+    evidence: dict[SourceKind, list[Scored]]
+    summary_evidence: list[Scored]
     gaps: tuple[str, ...]
     abstained: bool
     abstention_message: str
+    callouts: list[Scored] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
     conversation_id: str | None = None
     index_version: str | None = None
     disclaimer: str = ""
+    question_type: str = "general"
+    explanation: Explanation | None = None
 
 
 class Composer(Protocol):
-    """Writes the answer from numbered passages (extractive now; a chat model could later)."""
+    """Writes the answer from numbered passages (extractive here; a chat model could too)."""
 
     def compose(self, request: CompositionInput) -> Answer:
         """The Answer for the request; statements must cite the passages they use."""
         ...
 
 
-def issuer_short(issuer: str | None) -> str:
-    """A short issuer name for statement prefixes."""
-    if not issuer:
-        return "Guideline"
-    for long, short in _ISSUER_SHORT:
-        if long.lower() in issuer.lower():
-            return short
-    return issuer if len(issuer) <= 40 else issuer[:37].rstrip() + "..."
+def drug_label_name(hit: Hit) -> str:
+    """'Naproxen' or 'Prolia (partial)': the label's drug, from typed provenance."""
+    names = hit.provenance.drug_names
+    name = short_generic(names[0], frozenset()).split()[0].capitalize() if names else "Drug"
+    return f"{name} (partial)" if hit.provenance.partial_label else name
 
 
-def _grade(evidence: Evidence) -> str:
-    found = re.search(r"\(Grade ([A-DI])\)", " ".join(evidence.hit.section_path))
-    return f"grade {found.group(1)}" if found else ""
-
-
-def _drug_label_name(evidence: Evidence) -> str:
-    title = evidence.hit.title
-    name = title.split(" label")[0].strip()
-    partial = " (partial)" if "(partial" in title else ""
-    return f"{name.split()[0].capitalize() if name else 'Drug'}{partial}"
-
-
-def statement_prefix(evidence: Evidence) -> str:
+class Framing:
     """How a statement names its source: issuer and year, drug and label section, or design."""
-    hit = evidence.hit
-    if hit.kind is SourceKind.GUIDELINE:
-        issuer = issuer_short(hit.issuer)
-        details = ", ".join(p for p in (str(hit.year or ""), _grade(evidence)) if p)
-        return f"{issuer} ({details}): " if details else f"{issuer}: "
-    if hit.kind is SourceKind.LABEL:
-        return f"{_drug_label_name(evidence)} label, {hit.section}: "
-    design = evidence.design or "study"
-    year = f"{hit.year} " if hit.year else ""
-    article = "An" if (year or design)[:1].lower() in "aeio8" else "A"
-    return f"{article} {year}{design} reported: "
+
+    def __init__(self, knowledge: ClinicalKnowledge) -> None:
+        self.knowledge = knowledge
+
+    def prefix(self, candidate: Scored) -> str:
+        hit = candidate.unit.hit
+        if hit.kind is SourceKind.GUIDELINE:
+            issuer = self.knowledge.issuer_short(hit.issuer)
+            grade = f"grade {hit.provenance.grade}" if hit.provenance.grade else ""
+            details = ", ".join(p for p in (str(hit.year or ""), grade) if p)
+            return f"{issuer} ({details}): " if details else f"{issuer}: "
+        if hit.kind is SourceKind.LABEL:
+            return f"{drug_label_name(hit)} label, {hit.section}: "
+        design = candidate.design or "study"
+        year = f"{hit.year} " if hit.year else ""
+        article = "An" if (year or design)[:1].lower() in "aeio8" else "A"
+        return f"{article} {year}{design} reported: "
 
 
 class _Numbering:
@@ -95,8 +102,7 @@ class _Numbering:
         self.by_chunk: dict[str, Citation] = {}
         self.notes = notes
 
-    def cite(self, evidence: Evidence) -> int:
-        hit = evidence.hit
+    def cite(self, hit: Hit) -> int:
         existing = self.by_chunk.get(hit.chunk_id)
         if existing:
             return existing.n
@@ -119,40 +125,70 @@ class _Numbering:
         return citation.n
 
 
+def population_tag(candidate: Scored) -> PopulationTag | None:
+    """The typed population qualifier of a statement, if it applies only to some patients."""
+    if candidate.population is None:
+        return None
+    return PopulationTag(kind=candidate.population, label=POPULATION_LABELS[candidate.population])
+
+
 class ExtractiveComposer:
-    """Every statement is one verbatim sentence from its cited passage, framed by its source."""
+    """Every statement is a verbatim unit of its cited passage, framed by its source."""
+
+    def __init__(self, knowledge: ClinicalKnowledge) -> None:
+        self.framing = Framing(knowledge)
+
+    def _statement(self, candidate: Scored, numbering: _Numbering) -> Statement:
+        unit = candidate.unit
+        return Statement(
+            text=self.framing.prefix(candidate) + unit.lead,
+            quote=unit.text,
+            citations=(numbering.cite(unit.hit),),
+            items=unit.item_texts(),
+            population=population_tag(candidate),
+            role=unit.hit.provenance.section_role,
+        )
 
     def compose(self, request: CompositionInput) -> Answer:
         numbering = _Numbering(request.notes)
-        summary_parts = [f"{e.sentence} [{numbering.cite(e)}]" for e in request.summary_evidence]
+        summary = [
+            f"{c.unit.inline()} [{numbering.cite(c.unit.hit)}]" for c in request.summary_evidence
+        ]
         sections = []
         for kind in (SourceKind.GUIDELINE, SourceKind.LABEL, SourceKind.RESEARCH):
-            chosen = request.evidence.get(kind) or []
             statements = tuple(
-                Statement(
-                    text=statement_prefix(e) + e.sentence,
-                    quote=e.sentence,
-                    citations=(numbering.cite(e),),
-                )
-                for e in chosen
+                self._statement(c, numbering) for c in request.evidence.get(kind, [])
             )
             if statements:
                 sections.append(
                     AnswerSection(kind=kind, title=SECTION_TITLES[kind], statements=statements)
                 )
-        summary = " ".join(summary_parts) if summary_parts else request.abstention_message
+        callouts = tuple(self._callout(c, numbering) for c in request.callouts)
         return Answer(
             question=request.question,
             interpreted_question=request.interpreted_question,
-            summary=summary,
-            summary_citations=tuple(numbering.cite(e) for e in request.summary_evidence),
+            summary=" ".join(summary) if summary else request.abstention_message,
+            summary_citations=tuple(numbering.cite(c.unit.hit) for c in request.summary_evidence),
             sections=tuple(sections),
             references=tuple(sorted(numbering.by_chunk.values(), key=lambda c: c.n)),
             abstained=request.abstained,
             gaps=request.gaps,
+            callouts=callouts,
             conversation_id=request.conversation_id,
             index_version=request.index_version,
             intent=request.intent,
             drugs=request.drugs,
             disclaimer=request.disclaimer,
+            question_type=request.question_type,
+            explanation=request.explanation,
+        )
+
+    def _callout(self, candidate: Scored, numbering: _Numbering) -> Callout:
+        hit = candidate.unit.hit
+        return Callout(
+            kind="boxed_warning",
+            title=f"Boxed warning: {drug_label_name(hit)}",
+            text=candidate.unit.text,
+            quote=candidate.unit.text,
+            citations=(numbering.cite(hit),),
         )

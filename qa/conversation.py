@@ -28,6 +28,7 @@ class Turn:
     drugs: tuple[str, ...]
     summary: str
     abstained: bool
+    focus: str = ""
 
 
 @dataclass

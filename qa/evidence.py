@@ -1,177 +1,201 @@
-"""Evidence selection at sentence level: score, prefer fitting sections, de-duplicate (MMR)."""
+"""Evidence per source kind: cut passages into units, score them, gate them, select them; the
+boxed-warning rule; and the explanation of what was chosen and what was not."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from index.hybrid import HybridIndex
 from index.models import Hit
-from ingest.models import Document, SourceKind
-from qa.models import Intent
-from qa.sentences import split_sentences
+from ingest.models import Population, SectionRole, SourceKind
+from qa.bottom_line import fit
+from qa.drugs import DrugLexicon
+from qa.knowledge import ClinicalKnowledge
+from qa.models import ChosenStatement, Explanation, RejectedCandidate
+from qa.scoring import Scored, UnitScorer
+from qa.selection import RelevanceGate, Verdict, select_mmr
 from qa.settings import QASettings
-from qa.understanding import GENERIC_WORDS, INTENT_LABEL_SECTIONS, QuestionAnalysis
+from qa.sources import EvidenceSource
+from qa.understanding import ConceptKind, QuestionAnalysis
+from qa.units import Unit, UnitKind, build_units
+from qa.weights import recency
 
-_DESIGNS: tuple[tuple[str, str, float], ...] = (
-    ("meta-analysis", r"meta-analy|metaanaly", 1.2),
-    ("systematic review", r"systematic review", 1.15),
-    ("randomized trial", r"randomi[sz]ed|randomly assigned|randomly allocated", 1.1),
-    ("cohort study", r"cohort|prospective|longitudinal", 1.0),
-    ("case-control study", r"case-control|case control", 1.0),
-    ("cross-sectional study", r"cross-sectional|survey|questionnaire", 0.95),
-    ("case series", r"case series|case report|retrospective", 0.95),
-)
-
-# A guideline's recommendation statements are what a clinician asks for; the surrounding
-# rationale and risk-factor prose shares the same words but answers less.
-_RECOMMENDATION = re.compile(
-    r"\b(recommends?|recommended|recommendations?|should|suggests?|is indicated)\b", re.I
-)
-_RECOMMENDATION_WEIGHT = 1.15
-_RECOMMENDATION_INTENTS = frozenset({Intent.TREATMENT, Intent.SCREENING, Intent.MONITORING})
+_MAX_REJECTED = 40
+# A label sentence is about a population when its first words name it ("In pediatric patients
+# 3 to 11 years ..."), not when it mentions one in passing.
+_POPULATION_LEAD_CHARS = 40
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One verbatim sentence, the passage it sits in, and why it was chosen."""
+class EvidencePool:
+    """Scores and selects the units of each kind's passages; remembers every decision."""
 
-    hit: Hit
-    sentence: str
-    score: float
-    coverage: float
-    design: str | None = None
-    boxed: bool = False
+    def __init__(
+        self,
+        scorer: UnitScorer,
+        analysis: QuestionAnalysis,
+        knowledge: ClinicalKnowledge,
+        settings: QASettings,
+        designs: dict[str, tuple[str | None, float]],
+        drugs: DrugLexicon,
+    ) -> None:
+        self.scorer = scorer
+        self.analysis = analysis
+        self.knowledge = knowledge
+        self.settings = settings
+        self.designs = designs
+        self.gate = RelevanceGate(
+            analysis, settings, drugs.first_drug, allowed_drugs(analysis, drugs), drugs.find
+        )
+        self.rejected: list[RejectedCandidate] = []
+        self.scored: list[Scored] = []  # every unit scored, for calibration and debugging
+        self.chosen_reasons: dict[int, str] = {}
+
+    def population_of(self, unit: Unit) -> Population | None:
+        """The population a unit applies to: its section's, or one its own words name first."""
+        section = unit.hit.provenance.population
+        if section is not None or unit.hit.kind is not SourceKind.LABEL:
+            return section
+        named = self.knowledge.sections.populations_named(unit.lead[: _POPULATION_LEAD_CHARS + 30])
+        for population in named:
+            match = self.knowledge.sections.population_cue(population).search(unit.lead)
+            if match and match.start() < _POPULATION_LEAD_CHARS:
+                return population
+        return None
+
+    def score_hits(self, hits: list[Hit]) -> list[Scored]:
+        """Every unit of the passages, scored; refused pieces are recorded with the reason."""
+        scored: list[Scored] = []
+        for rank, hit in enumerate(hits):
+            units, refused = build_units(
+                hit,
+                self.knowledge,
+                self.settings.min_sentence_words,
+                self.settings.max_sentence_words,
+            )
+            for refusal in refused:
+                self._reject(hit, refusal.text, None, refusal.reason)
+            design = self.designs.get(hit.doc_id, (None, 1.0))
+            year = recency(hit.year) if hit.kind is SourceKind.GUIDELINE else 0.0
+            for unit in units:
+                scored.append(self.scorer.score(unit, rank, self.population_of(unit), design, year))
+        self.scored += scored
+        return scored
+
+    def select(self, kind: SourceKind, hits: list[Hit], limit: int | None = None) -> list[Scored]:
+        """The statements of one kind: gated, then the best that do not repeat each other
+        (at most `limit`, default the section's setting; one per label when limited).
+
+        When nothing clears the relevance bar but a passage comes from a document about the
+        question's key concept (the asked drug's label, a guideline titled by it), its best
+        statement is shown rather than abstaining."""
+        passed: list[Scored] = []
+        below_bar: list[Scored] = []
+        for candidate in self.score_hits(hits):
+            verdict = self.gate.check(candidate)
+            if (
+                verdict.below_bar
+                and candidate.relevance >= self.settings.min_relevance_anchored
+                and self.anchored(candidate)
+            ):  # from a document about the question's subject
+                verdict = Verdict(True, "from a document about the question's subject")
+            if verdict.passed:
+                passed.append(candidate)
+            else:
+                self._reject_scored(candidate, verdict.reason)
+                if verdict.below_bar:
+                    below_bar.append(candidate)
+        if not passed:
+            anchored = [c for c in below_bar if self.anchored(c)]
+            passed = [max(anchored, key=lambda c: fit(c, self.analysis))] if anchored else []
+        section_limit = {
+            SourceKind.GUIDELINE: self.settings.max_guideline_statements,
+            SourceKind.LABEL: self.settings.max_label_statements,
+            SourceKind.RESEARCH: self.settings.max_research_statements,
+        }[kind]
+        per_document = self.settings.max_statements_per_document
+        if kind is SourceKind.LABEL:
+            per_document = 1 if limit is not None else section_limit
+        limit = min(limit, section_limit) if limit is not None else section_limit
+        chosen, rejected = select_mmr(passed, self.scorer.stems, limit, self.settings, per_document)
+        self.reject_all(rejected)
+        return chosen
+
+    def anchored(self, candidate: Scored) -> bool:
+        """Whether a candidate's document is about the question's key concept: the label of
+        the drug asked about, or a document whose title names most of what was asked."""
+        hit = candidate.unit.hit
+        if hit.kind is SourceKind.LABEL and self.analysis.drugs:
+            return not any(c.kind is ConceptKind.DRUG for c in candidate.coverage.missing)
+        weights = self.scorer.weights
+        keys = [c for c in self.analysis.concepts if c.kind is not ConceptKind.POPULATION]
+        total = sum(weights[c.label] for c in keys)
+        stems = self.scorer.stems(hit.title)
+        named = sum(weights[c.label] for c in keys if c.mentioned(stems, hit.title))
+        return bool(total) and named / total >= self.settings.anchor_title_share
+
+    def reject_all(self, rejected: list[tuple[Scored, str]]) -> None:
+        """Record several rejected candidates."""
+        for candidate, reason in rejected:
+            self._reject_scored(candidate, reason)
+
+    def _reject_scored(self, candidate: Scored, reason: str) -> None:
+        self._reject(candidate.unit.hit, candidate.unit.inline(), candidate.score, reason)
+
+    def _reject(self, hit: Hit, text: str, score: float | None, reason: str) -> None:
+        if len(self.rejected) < _MAX_REJECTED:
+            self.rejected.append(
+                RejectedCandidate(
+                    kind=hit.kind,
+                    chunk_id=hit.chunk_id,
+                    text=text[:300],
+                    score=score,
+                    reason=reason,
+                )
+            )
 
 
-def study_design(document: Document) -> tuple[str | None, float]:
-    """The study design a research abstract reports, and its evidence weight."""
-    types = " ".join(document.publication_types).lower()
-    text = " ".join(
-        [
-            document.title,
-            *document.publication_types,
-            *document.mesh_terms,
-            *(s.text for s in document.sections[:3]),
-        ]
-    ).lower()
-    for name, pattern, weight in _DESIGNS:
-        if re.search(pattern, types) or re.search(pattern, text):
-            return name, weight
-    return None, 1.0
+def allowed_drugs(analysis: QuestionAnalysis, drugs: DrugLexicon) -> frozenset[str]:
+    """Drugs a statement may be about: those the question names, or their named classes."""
+    named = {*analysis.drugs, *analysis.unindexed_drugs}
+    for drug_class in drugs.classes:
+        if drug_class.name in analysis.classes:
+            named |= {m.lower() for m in drug_class.members}
+            named |= {drugs.canonical.get(m.lower(), m.lower()) for m in drug_class.members}
+    return frozenset(named)
 
 
-def _section_fits(hit: Hit, intent: Intent) -> bool:
-    wanted = INTENT_LABEL_SECTIONS.get(intent, ())
-    number = hit.section_number or ""
-    if "boxed" in wanted and hit.section.startswith("Boxed Warning"):
-        return True
-    return any(number == w or number.startswith(w + ".") for w in wanted if w != "boxed")
+def boxed_warning(
+    source: EvidenceSource, drugs: DrugLexicon, drug: str, pool: EvidencePool
+) -> Scored | None:
+    """The boxed warning of a drug's label (its first two sentences), scored for display."""
+    for doc_id in drugs.label_docs.get(drug, ()):
+        for hit in source.section_hits(doc_id, (SectionRole.BOXED_WARNING,), limit=1):
+            units, _ = build_units(hit, pool.knowledge, 3, 200)
+            if not units:
+                continue
+            first, last = units[0], units[min(1, len(units) - 1)]
+            unit = Unit(hit, first.start, last.end, UnitKind.SENTENCE)
+            return pool.scorer.score(unit, 0, None, (None, 1.0), 0.0)
+    return None
 
 
-class SentenceScorer:
-    """Weighted query-term coverage of sentences, with IDF from the index's BM25 vocabulary."""
-
-    def __init__(self, index: HybridIndex, analysis: QuestionAnalysis) -> None:
-        self._lexical = index.lexical
-        generic = set(self._lexical.tokens(" ".join(GENERIC_WORDS)))
-        tokens = [
-            t
-            for t in dict.fromkeys(self._lexical.tokens(analysis.search_query))
-            if t not in generic
-        ]
-        self.weights = self._lexical.idf(tokens)
-        drug_tokens = {t for d in analysis.drugs for t in self._lexical.tokens(d)}
-        for token in drug_tokens & self.weights.keys():
-            self.weights[token] *= 0.5  # the drug is implied by the label being cited
-        self.total = sum(self.weights.values()) or 1.0
-
-    def coverage(self, text: str) -> float:
-        """Share of the question's term weight found in the text."""
-        found = set(self._lexical.tokens(text))
-        return sum(w for t, w in self.weights.items() if t in found) / self.total
-
-    def key_terms(self, words: tuple[str, ...], limit: int = 3) -> tuple[str, ...]:
-        """The rarest (most telling) of the question's words, in question order."""
-        weighted = [
-            (max((self.weights.get(t, 0.0) for t in self._lexical.tokens(w)), default=0.0), i, w)
-            for i, w in enumerate(words)
-        ]
-        top = sorted((x for x in weighted if x[0] > 0), key=lambda x: -x[0])[:limit]
-        top = [x for x in top if x[0] >= 0.5 * top[0][0]]  # common words say little
-        return tuple(w for _, _, w in sorted(top, key=lambda x: x[1]))
-
-    def token_set(self, text: str) -> frozenset[str]:
-        """Tokens for near-duplicate detection."""
-        return frozenset(self._lexical.tokens(text))
-
-
-def hit_sentences(
-    hit: Hit,
-    rank: int,
-    scorer: SentenceScorer,
-    analysis: QuestionAnalysis,
-    settings: QASettings,
-    design_weight: float,
-) -> list[Evidence]:
-    """Candidate sentences of one passage, each scored against the question."""
-    passage_bonus = (hit.dense_score or 0.0) * 0.5 + 1.0 / (rank + 2)
-    fits = hit.kind is SourceKind.LABEL and _section_fits(hit, analysis.intent)
-    wants_recommendation = (
-        hit.kind is SourceKind.GUIDELINE and analysis.intent in _RECOMMENDATION_INTENTS
+def explanation(
+    analysis: QuestionAnalysis, chosen: dict[SourceKind, list[Scored]], pool: EvidencePool
+) -> Explanation:
+    """What was understood, each chosen statement's score breakdown, and the rejected."""
+    statements = tuple(
+        ChosenStatement(
+            kind=kind,
+            chunk_id=c.unit.hit.chunk_id,
+            text=c.unit.inline()[:300],
+            score=c.breakdown(pool.settings.relevance),
+            reason=f"about the question (relevance {c.relevance:.2f}, lead score "
+            f"{c.lead_score:.2f}) and among the best of its section",
+        )
+        for kind, items in chosen.items()
+        for c in items
     )
-    out = []
-    for span in split_sentences(hit.text):
-        sentence = hit.text[span.start : span.end]
-        words = len(sentence.split())
-        if words < 5 or words > settings.max_sentence_words or looks_like_table_row(sentence):
-            continue
-        coverage = scorer.coverage(sentence)
-        score = (coverage + 0.35 * passage_bonus) * design_weight * (1.2 if fits else 1.0)
-        if wants_recommendation and _RECOMMENDATION.search(sentence):
-            score *= _RECOMMENDATION_WEIGHT
-        out.append(Evidence(hit, sentence, score, coverage))
-    return out
-
-
-_SAMPLE_SIZE = re.compile(r"\bN\s*=\s*\d")
-
-
-def looks_like_table_row(sentence: str) -> bool:
-    """A flattened table row (numbers, arm sizes, cells) rather than a statement."""
-    if "|" in sentence or len(_SAMPLE_SIZE.findall(sentence)) >= 2:
-        return True
-    tokens = sentence.split()
-    numeric = sum(1 for t in tokens if not any(c.isalpha() for c in t))
-    return numeric >= 0.4 * len(tokens)
-
-
-def _similar(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / max(1, min(len(a), len(b)))
-
-
-def select_mmr(
-    candidates: list[Evidence],
-    scorer: SentenceScorer,
-    limit: int,
-    lambda_: float,
-    per_document: int = 2,
-) -> list[Evidence]:
-    """Maximal marginal relevance: good sentences that do not repeat each other."""
-    pool = sorted(candidates, key=lambda e: -e.score)[: limit * 6]
-    tokens = {id(e): scorer.token_set(e.sentence) for e in pool}
-    chosen: list[Evidence] = []
-    while pool and len(chosen) < limit:
-
-        def value(e: Evidence) -> float:
-            overlap = max((_similar(tokens[id(e)], tokens[id(c)]) for c in chosen), default=0.0)
-            return lambda_ * e.score - (1 - lambda_) * overlap
-
-        best = max(pool, key=value)
-        pool.remove(best)
-        if any(_similar(tokens[id(best)], tokens[id(c)]) > 0.8 for c in chosen):
-            continue  # a near-duplicate (same text in another label or chunk)
-        if sum(1 for c in chosen if c.hit.doc_id == best.hit.doc_id) >= per_document:
-            continue
-        chosen.append(best)
-    return chosen
+    return Explanation(
+        question_type=analysis.question_type.value,
+        intent=analysis.intent,
+        concepts=tuple(f"{c.kind.value}: {c.label}" for c in analysis.concepts),
+        chosen=statements,
+        rejected=tuple(pool.rejected),
+    )

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.models import SourceKind
+from ingest.models import Population, SectionRole, SourceKind
 
 
 class Intent(StrEnum):
@@ -47,12 +47,79 @@ class Citation(_Frozen):
     note: str | None = None
 
 
+class PopulationTag(_Frozen):
+    """The patients a statement applies to (and only to): typed, with a readable label."""
+
+    kind: Population
+    label: str
+
+
 class Statement(_Frozen):
-    """One sentence of the answer and the references that support it."""
+    """One unit of the answer (a sentence, a recommendation with its list, or a table row) and
+    the references that support it. `quote` is verbatim from the cited passage."""
 
     text: str
     quote: str
     citations: tuple[int, ...]
+    items: tuple[str, ...] = ()
+    population: PopulationTag | None = None
+    role: SectionRole | None = None
+
+
+class Callout(_Frozen):
+    """A warning shown beside the answer (the boxed warning), never in place of it."""
+
+    kind: str
+    title: str
+    text: str
+    quote: str
+    citations: tuple[int, ...]
+
+
+class Factor(_Frozen):
+    """One factor of a statement's score: its value, its weight, and what it means."""
+
+    name: str
+    value: float
+    weight: float
+    note: str = ""
+
+
+class ScoreBreakdown(_Frozen):
+    """How a candidate statement was scored: the weighted factors and their sum."""
+
+    factors: tuple[Factor, ...]
+    total: float
+
+
+class ChosenStatement(_Frozen):
+    """Why a statement is in the answer."""
+
+    kind: SourceKind
+    chunk_id: str
+    text: str
+    score: ScoreBreakdown
+    reason: str
+
+
+class RejectedCandidate(_Frozen):
+    """A candidate that is not in the answer, and why not."""
+
+    kind: SourceKind
+    chunk_id: str
+    text: str
+    score: float | None
+    reason: str
+
+
+class Explanation(_Frozen):
+    """How the answer was built: what was understood, what was chosen and what was not."""
+
+    question_type: str
+    intent: Intent
+    concepts: tuple[str, ...]
+    chosen: tuple[ChosenStatement, ...]
+    rejected: tuple[RejectedCandidate, ...]
 
 
 class AnswerSection(_Frozen):
@@ -74,9 +141,12 @@ class Answer(_Frozen):
     references: tuple[Citation, ...] = ()
     abstained: bool = False
     gaps: tuple[str, ...] = ()
+    callouts: tuple[Callout, ...] = ()
     conversation_id: str | None = None
     index_version: str | None = None
     intent: Intent = Intent.GENERAL
     drugs: tuple[str, ...] = ()
     disclaimer: str = ""
+    question_type: str = "general"
+    explanation: Explanation | None = None
     timings_ms: dict[str, float] = {}

@@ -1,24 +1,37 @@
-"""The answer pipeline: understand, retrieve per kind, select sentences, compose, remember."""
+"""The answer pipeline: understand, retrieve per kind, select units, compose, remember."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from index.hybrid import HybridIndex, supersession
-from index.models import Hit, SearchFilters
+from index.models import Hit, SearchFilters, SectionPreference
+from index.supersession import supersession
 from ingest.errors import GuideQAError
-from ingest.models import Document, SourceKind
+from ingest.models import Document, SectionRole, SourceKind
+from qa.bottom_line import KIND_ORDER, choose_bottom_line
 from qa.compose import Composer, CompositionInput, ExtractiveComposer
 from qa.conversation import ConversationStore, InMemoryConversationStore, Turn
-from qa.evidence import Evidence, SentenceScorer, hit_sentences, select_mmr, study_design
-from qa.followup import needs_context, resolve, topic_of
-from qa.gaps import GapFinder
+from qa.drugs import DrugLexicon
+from qa.evidence import EvidencePool, boxed_warning, explanation
+from qa.followup import focus_of, needs_context, resolve, topic_of
+from qa.gaps import GapReporter
+from qa.knowledge import ClinicalKnowledge
 from qa.models import Answer, Intent
+from qa.scoring import Scored, UnitScorer
+from qa.selection import merge_across_sections
 from qa.settings import QASettings
-from qa.understanding import Abbreviations, DrugLexicon, QuestionAnalysis, Synonyms, analyse
+from qa.sources import EvidenceSource
+from qa.understanding import (
+    QuestionAnalysis,
+    analyse,
+    classify_intent,
+    clinical_vocabulary,
+)
+from qa.weights import study_design
 
-KIND_ORDER = (SourceKind.GUIDELINE, SourceKind.LABEL, SourceKind.RESEARCH)
+MAX_QUESTION_CHARS = 2000
 
 
 class EmptyQuestionError(GuideQAError):
@@ -31,107 +44,192 @@ class _Interpretation:
     conversation_id: str
 
 
-class AnswerEngine:
+Source = TypeVar("Source", bound=EvidenceSource)
+
+
+class AnswerEngine(Generic[Source]):
     """Answers questions from one opened index; safe to share between request threads."""
 
     def __init__(
         self,
-        index: HybridIndex,
+        index: Source,
         settings: QASettings | None = None,
         conversations: ConversationStore | None = None,
         composer: Composer | None = None,
+        knowledge: ClinicalKnowledge | None = None,
     ) -> None:
         self.index = index
         self.settings = settings or QASettings()
+        self.knowledge = knowledge or ClinicalKnowledge.load()
         self.conversations = conversations or InMemoryConversationStore()
-        self.composer = composer or ExtractiveComposer()
-        self.drugs = DrugLexicon.from_documents(index.documents)
-        self.abbreviations = Abbreviations.load()
-        self.synonyms = Synonyms.load()
-        self.gaps = GapFinder(index, self.drugs)
+        self.composer = composer or ExtractiveComposer(self.knowledge)
+        self.drugs = DrugLexicon.build(index.documents, self.knowledge)
+        self.gaps = GapReporter(index, self.drugs)
+        self._vocabulary = clinical_vocabulary(index.documents, index.tokens)
         self._notes = _supersession_notes(index.documents)
         self._designs = {
-            d.doc_id: study_design(d) for d in index.documents if d.kind is SourceKind.RESEARCH
+            d.doc_id: study_design(d, self.knowledge)
+            for d in index.documents
+            if d.kind is SourceKind.RESEARCH
         }
 
+    def analyse(self, question: str) -> QuestionAnalysis:
+        """Understand a standalone question (drugs, classes, populations, concepts, intent)."""
+        return analyse(
+            question,
+            self.drugs,
+            self.knowledge,
+            self.index.tokens,
+            self._term_weight,
+            self.settings.min_term_weight,
+            self._vocabulary,
+        )
+
+    def _term_weight(self, stems: list[str]) -> float:
+        return max(self.index.term_weights(stems).values(), default=0.0)
+
     def ask(
-        self, question: str, conversation_id: str | None = None, kinds: tuple[SourceKind, ...] = ()
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        kinds: tuple[SourceKind, ...] = (),
+        explain: bool = False,
     ) -> Answer:
         """Answer a question, as a follow-up when a conversation id is given."""
         started = time.perf_counter()
         if not question or not question.strip():
             raise EmptyQuestionError("the question is empty: type a clinical question")
         interpretation = self._interpret(question.strip(), conversation_id)
-        analysis = analyse(interpretation.text, self.drugs, self.abbreviations, self.synonyms)
+        analysis = self.analyse(interpretation.text)
         timings = {"understand": _ms(started)}
-        wanted = kinds or KIND_ORDER
+        wanted = tuple(dict.fromkeys(kinds)) or KIND_ORDER
         t = time.perf_counter()
-        hits = {kind: self._retrieve(analysis, kind) for kind in wanted}
-        timings["retrieve"] = _ms(t)
-        t = time.perf_counter()
-        request = self._select(question.strip(), interpretation, analysis, hits, wanted)
+        request = self._answer(question.strip(), interpretation, analysis, wanted, explain)
         timings["select"] = _ms(t)
         answer = self.composer.compose(request)
         timings["total"] = _ms(started)
+        self._remember(question.strip(), interpretation, analysis, answer)
+        return answer.model_copy(update={"timings_ms": timings})
+
+    def _remember(
+        self,
+        question: str,
+        interpretation: _Interpretation,
+        analysis: QuestionAnalysis,
+        answer: Answer,
+    ) -> None:
         self.conversations.append(
             interpretation.conversation_id,
             Turn(
-                question=question.strip(),
+                question=question,
                 interpreted_question=interpretation.text,
                 topic=topic_of(interpretation.text),
                 drugs=analysis.drugs,
                 summary=answer.summary,
                 abstained=answer.abstained,
+                focus=focus_of(interpretation.text),
             ),
         )
-        return answer.model_copy(update={"timings_ms": timings})
 
     def _interpret(self, question: str, conversation_id: str | None) -> _Interpretation:
         if conversation_id is None:
             return _Interpretation(question, self.conversations.create().conversation_id)
         conversation = self.conversations.get(conversation_id)
-        if conversation.turns and needs_context(question, self.drugs):
-            return _Interpretation(
-                resolve(question, conversation.turns[-1], self.drugs), conversation_id
+        generic = self.knowledge.question_words
+        if conversation.turns and needs_context(question, self.drugs.find, generic):
+            has_aspect = classify_intent(question, self.knowledge) is not Intent.GENERAL
+            text = resolve(
+                question, conversation.turns[-1], self.drugs.find, has_aspect, MAX_QUESTION_CHARS
             )
+            return _Interpretation(text, conversation_id)
         return _Interpretation(question, conversation_id)
 
-    def _retrieve(self, analysis: QuestionAnalysis, kind: SourceKind) -> list[Hit]:
+    def _retrieve(
+        self, analysis: QuestionAnalysis, kind: SourceKind, drugs: tuple[str, ...] = ()
+    ) -> list[Hit]:
         k = self.settings.candidates_per_kind
         base = SearchFilters(kinds=(kind,), exclude_superseded=not self.settings.include_superseded)
-        if kind is SourceKind.LABEL and analysis.drugs:
+        prefer = SectionPreference(
+            roles=analysis.wanted_roles[:2], populations=analysis.populations
+        )
+        if kind is SourceKind.LABEL and drugs:
             found: list[Hit] = []
-            for drug in analysis.drugs:
+            for drug in drugs:
                 filters = base.model_copy(update={"drug": drug})
-                found.extend(self.index.search(analysis.search_query, k, filters))
-            return sorted(found, key=lambda h: -h.score)[: k * max(1, len(analysis.drugs))]
-        return self.index.search(analysis.search_query, k, base)
+                found.extend(self.index.search(analysis.search_query, k, filters, prefer=prefer))
+            found = sorted(found, key=lambda h: -h.score)[: k * max(1, len(drugs))]
+            return found + self._sections_of(analysis, drugs, {h.chunk_id for h in found})
+        return self.index.search(analysis.search_query, k, base, prefer=prefer)
 
-    def _select(
+    def candidates(self, question: str) -> tuple[QuestionAnalysis, list[Scored]]:
+        """Every scored unit the engine considers for a standalone question (for calibration
+        and debugging), before the relevance gate."""
+        analysis = self.analyse(question)
+        pool, _, _ = self._gather(analysis, KIND_ORDER)
+        return analysis, pool.scored
+
+    def _gather(
+        self, analysis: QuestionAnalysis, wanted: tuple[SourceKind, ...]
+    ) -> tuple[EvidencePool, dict[SourceKind, list[Hit]], dict[SourceKind, list[Scored]]]:
+        """Retrieve per kind and select statements; labels last, since a guideline statement
+        can name the drugs whose labels to show."""
+        scorer = UnitScorer(self.index, analysis, self.knowledge, self.settings)
+        pool = EvidencePool(
+            scorer, analysis, self.knowledge, self.settings, self._designs, self.drugs
+        )
+        hits: dict[SourceKind, list[Hit]] = {}
+        chosen: dict[SourceKind, list[Scored]] = {}
+        for kind in (k for k in KIND_ORDER if k in wanted and k is not SourceKind.LABEL):
+            hits[kind] = self._retrieve(analysis, kind)
+            chosen[kind] = pool.select(kind, hits[kind])
+        if SourceKind.LABEL in wanted:
+            label_drugs = self._label_drugs(analysis, chosen.get(SourceKind.GUIDELINE, []))
+            hits[SourceKind.LABEL] = (
+                self._retrieve(analysis, SourceKind.LABEL, label_drugs) if label_drugs else []
+            )
+            # labels of drugs the guidelines recommend: one statement each, their indication
+            limit = None if analysis.drugs else len(label_drugs)
+            chosen[SourceKind.LABEL] = pool.select(SourceKind.LABEL, hits[SourceKind.LABEL], limit)
+        return pool, hits, chosen
+
+    def _sections_of(
+        self, analysis: QuestionAnalysis, drugs: tuple[str, ...], seen: set[str]
+    ) -> list[Hit]:
+        """The sections of the drugs' labels that answer this kind of question (and those about
+        the population asked about), even when search ranked them low."""
+        if not (analysis.wanted_roles or analysis.populations):
+            return []
+        extra: list[Hit] = []
+        for drug in drugs:
+            for doc_id in self.drugs.label_docs.get(drug, ()):
+                extra += self.index.section_hits(
+                    doc_id,
+                    analysis.wanted_roles[:2],
+                    self.settings.section_passages,
+                    analysis.populations,
+                    analysis.search_query,
+                )
+        return [h for h in dict((h.chunk_id, h) for h in extra).values() if h.chunk_id not in seen]
+
+    def _answer(
         self,
         question: str,
         interpretation: _Interpretation,
         analysis: QuestionAnalysis,
-        hits: dict[SourceKind, list[Hit]],
         wanted: tuple[SourceKind, ...],
+        explain: bool,
     ) -> CompositionInput:
-        scorer = SentenceScorer(self.index, analysis)
-        # other drugs' labels do not answer a question about a drug the index lacks
-        label_missing = not analysis.drugs and bool(self.gaps.unindexed_drugs(analysis))
-        chosen: dict[SourceKind, list[Evidence]] = {}
-        for kind, kind_hits in hits.items():
-            if kind is SourceKind.LABEL and label_missing:
-                continue
-            if self._relevant(kind_hits, scorer):
-                chosen[kind] = self._sentences(kind, kind_hits, scorer, analysis)
-        boxed = self.gaps.boxed_warning(analysis) if SourceKind.LABEL in wanted else None
-        if boxed is not None:
-            rest = [
-                e for e in chosen.get(SourceKind.LABEL, []) if e.hit.chunk_id != boxed.hit.chunk_id
-            ]
-            chosen[SourceKind.LABEL] = [boxed, *rest][: self.settings.max_label_statements]
-        chosen = {k: v for k, v in chosen.items() if v}
-        gaps = self.gaps.report(analysis, wanted, hits, chosen, scorer)
+        pool, hits, chosen = self._gather(analysis, wanted)
+        callouts = self._callouts(analysis, pool, chosen, wanted)
+        chosen, dropped = merge_across_sections(
+            {k: chosen[k] for k in KIND_ORDER if chosen.get(k)},
+            pool.scorer.stems,
+            self.settings.near_duplicate,
+        )
+        pool.reject_all(dropped)
+        summary = choose_bottom_line(chosen, analysis, self.settings.max_summary_sentences)
+        missing = tuple(k for k in wanted if not chosen.get(k))
+        gaps = self.gaps.report(analysis, missing, hits, pool.scorer.weights)
         abstained = not chosen
         return CompositionInput(
             question=question,
@@ -139,72 +237,60 @@ class AnswerEngine:
             intent=analysis.intent,
             drugs=analysis.drugs,
             evidence=chosen,
-            summary_evidence=self._summary(chosen),
+            summary_evidence=summary,
             gaps=gaps,
             abstained=abstained,
             abstention_message=self.gaps.abstention_message(wanted) if abstained else "",
+            callouts=callouts,
             notes=self._notes,
             conversation_id=interpretation.conversation_id,
             index_version=self.index.version,
             disclaimer=self.settings.disclaimer,
+            question_type=analysis.question_type.value,
+            explanation=explanation(analysis, chosen, pool) if explain else None,
         )
 
-    def _relevant(self, hits: list[Hit], scorer: SentenceScorer) -> bool:
-        if not hits:
-            return False
-        best_dense = max((h.dense_score or 0.0) for h in hits)
-        best_coverage = max(scorer.coverage(h.text) for h in hits[:5])
-        return (
-            best_dense >= self.settings.min_dense_score
-            and best_coverage >= self.settings.min_term_coverage
-        )
+    def _label_drugs(self, analysis: QuestionAnalysis, guideline: list[Scored]) -> tuple[str, ...]:
+        """Labels to show: drugs named in the question, else drugs (or classes) the chosen
+        guideline statements recommend. Never other drugs' labels."""
+        if analysis.drugs:
+            return analysis.drugs
+        if analysis.unindexed_drugs:
+            return ()  # the question's drug has no label: another drug's does not answer it
+        named: list[str] = []
+        for candidate in guideline:
+            text = candidate.unit.text
+            named += self.drugs.find(text)
+            for drug_class, _ in self.drugs.classes_named(text):
+                named += self.drugs.members_indexed(drug_class)
+        return tuple(dict.fromkeys(named))[: self.settings.max_label_drugs]
 
-    def _sentences(
-        self, kind: SourceKind, hits: list[Hit], scorer: SentenceScorer, analysis: QuestionAnalysis
-    ) -> list[Evidence]:
-        limits = {
-            SourceKind.GUIDELINE: self.settings.max_guideline_statements,
-            SourceKind.LABEL: self.settings.max_label_statements,
-            SourceKind.RESEARCH: self.settings.max_research_statements,
-        }
-        candidates: list[Evidence] = []
-        for rank, hit in enumerate(hits):
-            design, weight = self._designs.get(hit.doc_id, (None, 1.0))
-            weight *= _recency(hit) if kind is SourceKind.GUIDELINE else 1.0
-            for evidence in hit_sentences(hit, rank, scorer, analysis, self.settings, weight):
-                if evidence.coverage > 0 and evidence.score >= self.settings.min_sentence_score:
-                    candidates.append(
-                        Evidence(
-                            evidence.hit,
-                            evidence.sentence,
-                            evidence.score,
-                            evidence.coverage,
-                            design,
-                        )
-                    )
-        best = max((e.coverage for e in candidates), default=0.0)
-        strong = [e for e in candidates if e.coverage >= best * self.settings.relative_coverage]
-        # a drug question is answered from that drug's label: no per-document cap there
-        per_document = (
-            limits[kind] if kind is SourceKind.LABEL else self.settings.max_statements_per_document
-        )
-        return select_mmr(strong, scorer, limits[kind], self.settings.mmr_lambda, per_document)
-
-    def _summary(self, chosen: dict[SourceKind, list[Evidence]]) -> list[Evidence]:
-        """The strongest evidence of each kind, guidelines first; a boxed warning stays in
-        the label section (always shown first there) unless it is all there is."""
-        firsts = [
-            next((e for e in chosen[k] if not e.boxed), chosen[k][0])
-            for k in KIND_ORDER
-            if chosen.get(k)
-        ]
-        return firsts[: self.settings.max_summary_sentences]
-
-
-def _recency(hit: Hit) -> float:
-    if not hit.year:
-        return 1.0
-    return min(1.1, max(0.95, 1.0 + 0.01 * (hit.year - 2015)))
+    def _callouts(
+        self,
+        analysis: QuestionAnalysis,
+        pool: EvidencePool,
+        chosen: dict[SourceKind, list[Scored]],
+        wanted: tuple[SourceKind, ...],
+    ) -> list[Scored]:
+        """The boxed warning of the drug asked about: shown beside the answer, or in the label
+        section when the question is about the drug's risks."""
+        if SourceKind.LABEL not in wanted or not analysis.drugs:
+            return []
+        warning = boxed_warning(self.index, self.drugs, analysis.drugs[0], pool)
+        if warning is None:
+            return []
+        chosen_label = chosen.get(SourceKind.LABEL, [])
+        if any(c.unit.hit.chunk_id == warning.unit.hit.chunk_id for c in chosen_label):
+            return []  # chosen on its own merit (it is about what was asked): it stays
+        if (
+            SectionRole.BOXED_WARNING in analysis.named_roles
+            or analysis.intent is Intent.ADVERSE_EFFECTS
+        ):  # a question about the drug's risks: the warning is part of the answer
+            chosen[SourceKind.LABEL] = [warning, *chosen_label][
+                : self.settings.max_label_statements
+            ]
+            return []
+        return [warning]
 
 
 def _supersession_notes(documents: tuple[Document, ...]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.models import SourceKind
-from qa.models import Answer, Citation
+from qa.models import Answer, Citation, Explanation, Statement
 
 
 def _marks(numbers: tuple[int, ...]) -> str:
@@ -36,16 +36,50 @@ def reference_line(citation: Citation) -> str:
     return f"{citation.n}. " + " ".join(parts)
 
 
+def _statement_lines(statement: Statement) -> list[str]:
+    tag = f"*[{statement.population.label}]* " if statement.population else ""
+    lines = [f"- {tag}{statement.text} {_marks(statement.citations)}"]
+    lines += [f"  - {item}" for item in statement.items]
+    return lines
+
+
+def _explanation_lines(explanation: Explanation) -> list[str]:
+    lines = [
+        "**How this answer was chosen**",
+        f"- question type: {explanation.question_type}; intent: {explanation.intent.value}",
+        f"- concepts: {', '.join(explanation.concepts) or '-'}",
+    ]
+    for chosen in explanation.chosen:
+        factors = ", ".join(
+            f"{f.name} {f.value:g}\u00d7{f.weight:g}" for f in chosen.score.factors if f.value
+        )
+        lines.append(
+            f"- chosen ({chosen.kind.value}, {chosen.score.total:.3f}: {factors}): "
+            f"{chosen.text[:120]}"
+        )
+    for rejected in explanation.rejected:
+        score = f"{rejected.score:.3f}, " if rejected.score is not None else ""
+        lines.append(
+            f"- not used ({rejected.kind.value}, {score}{rejected.reason}): {rejected.text[:100]}"
+        )
+    return [*lines, ""]
+
+
 def render_markdown(answer: Answer) -> str:
-    """The answer as Markdown: interpretation, bottom line, sections, gaps, references."""
+    """The answer as Markdown: interpretation, bottom line, sections, callouts, gaps,
+    references (and, when asked for, how it was chosen)."""
     lines: list[str] = []
     if answer.interpreted_question != answer.question:
         lines += [f"*Interpreted as: {answer.interpreted_question}*", ""]
     lines += [answer.summary, ""]
     for section in answer.sections:
         lines.append(f"**{section.title}**")
-        lines += [f"- {s.text} {_marks(s.citations)}" for s in section.statements]
+        for statement in section.statements:
+            lines += _statement_lines(statement)
         lines.append("")
+    for callout in answer.callouts:
+        text = " ".join(callout.text.split())
+        lines += [f"> **{callout.title}**: {text} {_marks(callout.citations)}", ""]
     if answer.gaps:
         lines.append("**Gaps**")
         lines += [f"- {gap}" for gap in answer.gaps]
@@ -54,5 +88,7 @@ def render_markdown(answer: Answer) -> str:
         lines.append("**References**")
         lines += [reference_line(c) for c in answer.references]
         lines.append("")
+    if answer.explanation:
+        lines += _explanation_lines(answer.explanation)
     lines.append(f"_{answer.disclaimer}_")
     return "\n".join(lines).strip() + "\n"

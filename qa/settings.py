@@ -1,30 +1,118 @@
-"""Settings owned by the answer layer."""
+"""Settings owned by the answer layer: retrieval depth, selection sizes, every ranking weight and
+the relevance thresholds. Weights are tuned on the dev split only (eval/calibrate.py)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.weights_model import ScoreWeights, calibrated_bar
 
 
 class QASettings(BaseModel):
-    """Retrieval depth, selection sizes and the calibrated relevance thresholds."""
+    """How evidence is retrieved, scored, gated and selected."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    candidates_per_kind: int = 8
-    max_guideline_statements: int = 4
-    max_label_statements: int = 4
-    max_research_statements: int = 3
-    max_summary_sentences: int = 2
-    mmr_lambda: float = 0.7
-    relative_coverage: float = 0.5
-    max_statements_per_document: int = 2
-    # A kind has relevant evidence only when its best passage clears both thresholds
-    # (calibrated on answerable and unanswerable questions: see eval/README.md).
-    min_dense_score: float = 0.50
-    min_term_coverage: float = 0.34
-    min_sentence_score: float = 0.2
-    max_sentence_words: int = 90
-    include_superseded: bool = False
+    candidates_per_kind: int = Field(default=8, description="passages retrieved per source kind")
+    section_passages: int = Field(
+        default=4,
+        description="passages added from the asked drug's label sections that answer the "
+        "question's intent (or population), most similar first",
+    )
+    max_guideline_statements: int = Field(
+        default=4, description="statements in the guideline section"
+    )
+    max_label_statements: int = Field(default=4, description="statements in the label section")
+    max_research_statements: int = Field(
+        default=3, description="statements in the research section"
+    )
+    max_summary_sentences: int = Field(
+        default=2, description="bottom-line units (3 when evidence is split by population)"
+    )
+    max_statements_per_document: int = Field(
+        default=2, description="statements from one guideline or abstract (labels: no cap)"
+    )
+    max_label_drugs: int = Field(
+        default=3, description="labels shown for drugs the guideline statements recommend"
+    )
+    mmr_lambda: float = Field(
+        default=0.7, ge=0, le=1, description="relevance vs novelty trade-off when selecting"
+    )
+    near_duplicate: float = Field(
+        default=0.8, ge=0, le=1, description="token overlap above which two statements are one"
+    )
+    min_sentence_words: int = Field(default=5, description="shorter sentences are not statements")
+    max_sentence_words: int = Field(default=90, description="longer sentences are not quoted")
+    # relevance gate, per statement
+    min_passage_similarity: float = Field(
+        default=0.35,
+        ge=0,
+        le=1,
+        description="a kind is answered only from passages at least this similar (dense cosine)",
+    )
+    min_term_weight: float = Field(
+        default=1.8,
+        ge=0,
+        description="question words less telling than this (IDF over passages) are not concepts",
+    )
+    min_relevance_anchored: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="the relevance bar for statements from a document about the question's "
+        "subject (the asked drug's label, a guideline titled by the question's concepts)",
+    )
+    anchor_title_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="a document whose title names this share of the question's concepts is "
+        "about it: its best statement is shown rather than abstaining",
+    )
+    context_credit: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="credit for a concept named only in the statement's document title or "
+        "section headings, relative to one the statement names itself",
+    )
+    require_population: bool = Field(
+        default=True,
+        description="a population the question names (pregnancy, children, renal impairment) "
+        "must apply to every statement",
+    )
+    non_clinical_concept_weight: float = Field(
+        default=0.3,
+        ge=0,
+        description="weight of a question word the corpus never uses in a title, heading or MeSH "
+        "term ('asking', 'ones'), relative to its IDF",
+    )
+    population_concept_weight: float = Field(
+        default=0.5, ge=0, description="weight of a population concept relative to its IDF"
+    )
+    # the two statement scores; their weights are calibrated on the dev split (eval/calibrate.py)
+    relevance: ScoreWeights = Field(
+        default_factory=lambda: ScoreWeights.calibrated("relevance"),
+        description="weights of the relevance score: is a statement about the question",
+    )
+    answer: ScoreWeights = Field(
+        default_factory=lambda: ScoreWeights.calibrated("answer"),
+        description="weights of the answer score: does a statement state a fact that answers "
+        "the question (ranks statements within a section)",
+    )
+    lead: ScoreWeights = Field(
+        default_factory=lambda: ScoreWeights.calibrated("lead"),
+        description="weights of the lead score: does a statement carry the answer",
+    )
+    min_relevance: float = Field(
+        default_factory=calibrated_bar,
+        ge=0,
+        le=1,
+        description="statements less likely than this to be about the question are not shown",
+    )
+    include_superseded: bool = Field(
+        default=False, description="answer from superseded guideline versions too"
+    )
     disclaimer: str = (
         "For healthcare professionals. Built only from the indexed documents listed above; "
         "verify against the primary sources and use clinical judgement."

@@ -1,296 +1,57 @@
-"""Question understanding: drugs (generic and brand), abbreviations and intent."""
+"""Question understanding: drugs and drug classes, populations, intent, question type, and the
+concepts every statement of the answer must be about."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from enum import StrEnum
 
-import yaml
-
-from ingest.models import Document, SourceKind
+from ingest.models import Document, Population, SectionRole
+from ingest.sections import cue_pattern
+from qa.drugs import DrugLexicon, unindexed_drugs
+from qa.knowledge import ClinicalKnowledge, DrugClass, QuestionType
 from qa.models import Intent
 
-DATA_DIR = Path(__file__).parent / "data"
-# Keyword cues per intent, checked in this order (more specific first).
-_INTENT_CUES: tuple[tuple[Intent, tuple[str, ...]], ...] = (
-    (
-        Intent.INTERACTIONS,
-        (
-            "interact",
-            "together with",
-            "combined with",
-            "coadminist",
-            "concomitant",
-            "taking with",
-            " with warfarin",
-            "and alcohol",
-        ),
-    ),
-    (
-        Intent.CONTRAINDICATIONS,
-        (
-            "contraindicat",
-            "should not be used",
-            "must not",
-            "avoid in",
-            "who should not",
-            "not be given",
-        ),
-    ),
-    (Intent.RENAL, ("renal", "kidney", "egfr", "creatinine clearance", "dialysis", "ckd")),
-    (Intent.PREGNANCY, ("pregnan", "lactat", "breastfeed", "breast-feed", "nursing")),
-    (Intent.PEDIATRIC, ("child", "pediatric", "paediatric", "infant", "adolescent", "kids")),
-    (
-        Intent.DOSING,
-        (
-            "dose",
-            "dosing",
-            "dosage",
-            "how much",
-            "mg",
-            "titrat",
-            "maximum daily",
-            "how often",
-            "starting",
-        ),
-    ),
-    (
-        Intent.ADVERSE_EFFECTS,
-        (
-            "side effect",
-            "adverse",
-            "boxed warning",
-            "black box",
-            "risk of",
-            "toxicity",
-            "harm",
-            "safe",
-            "warning",
-        ),
-    ),
-    (Intent.MONITORING, ("monitor", "follow-up", "follow up", "check", "lab test", "how often")),
-    (Intent.SCREENING, ("screen", "diagnos", "test for", "detect", "who should be tested")),
-    (
-        Intent.TREATMENT,
-        (
-            "treat",
-            "manag",
-            "therapy",
-            "first-line",
-            "first line",
-            "prescrib",
-            "prevent",
-            "recommend",
-            "plan",
-            "initiat",
-        ),
-    ),
-)
+Tokenize = Callable[[str], list[str]]
+TermWeight = Callable[[list[str]], float]
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 
-# Label section numbers that answer each intent best (SPL numbering).
-INTENT_LABEL_SECTIONS: dict[Intent, tuple[str, ...]] = {
-    Intent.DOSING: ("2",),
-    Intent.RENAL: ("2", "8.6", "8", "4", "5"),
-    Intent.CONTRAINDICATIONS: ("4",),
-    Intent.ADVERSE_EFFECTS: ("boxed", "5", "6"),
-    Intent.INTERACTIONS: ("7",),
-    Intent.PREGNANCY: ("8.1", "8.2", "8.3"),
-    Intent.PEDIATRIC: ("8.4", "2"),
-    Intent.MONITORING: ("5", "2"),
-    Intent.TREATMENT: ("1", "2"),
-    Intent.SCREENING: ("1",),
-    Intent.GENERAL: ("boxed", "1", "2"),
-}
-_STOP = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "do",
-        "does",
-        "did",
-        "the",
-        "a",
-        "an",
-        "of",
-        "for",
-        "in",
-        "on",
-        "to",
-        "and",
-        "or",
-        "with",
-        "without",
-        "about",
-        "patient",
-        "patients",
-        "should",
-        "can",
-        "could",
-        "would",
-        "i",
-        "we",
-        "you",
-        "my",
-        "me",
-        "there",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "any",
-        "recommended",
-        "recommendation",
-        "recommendations",
-        "plan",
-        "management",
-        "manage",
-        "managed",
-        "possible",
-        "possibly",
-        "usual",
-        "best",
-        "approach",
-        "person",
-        "people",
-        "tell",
-        "know",
-        "according",
-        "current",
-        "currently",
-        "evidence",
-    ]
+
+# Label sections a question can name outright ("What is the boxed warning for Zoloft?").
+_NAMEABLE_ROLES = frozenset(
+    {SectionRole.BOXED_WARNING, SectionRole.CONTRAINDICATIONS, SectionRole.INTERACTIONS}
 )
 
 
-@dataclass(frozen=True)
-class DrugLexicon:
-    """Every drug name in the indexed labels, mapped to its canonical (generic) name."""
+class ConceptKind(StrEnum):
+    """What a concept of the question is."""
 
-    canonical: dict[str, str]
-    label_docs: dict[str, tuple[str, ...]]
-
-    @classmethod
-    def from_documents(cls, documents: Iterable[Document]) -> DrugLexicon:
-        canonical: dict[str, str] = {}
-        docs: dict[str, list[str]] = {}
-        for doc in documents:
-            if doc.kind is not SourceKind.LABEL or not doc.drug_names:
-                continue
-            generic = _short_generic(doc.drug_names[0])
-            docs.setdefault(generic, []).append(doc.doc_id)
-            for name in (*doc.drug_names, generic):
-                canonical.setdefault(name.lower(), generic)
-        return cls(canonical, {k: tuple(v) for k, v in docs.items()})
-
-    def find(self, text: str) -> tuple[str, ...]:
-        """Canonical names of the drugs mentioned in the text, in order of mention."""
-        lowered = text.lower()
-        found: list[tuple[int, str]] = []
-        for name, generic in self.canonical.items():
-            if len(name) < 4:
-                continue
-            match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", lowered)
-            if match:
-                found.append((match.start(), generic))
-        return tuple(dict.fromkeys(g for _, g in sorted(found)))
-
-
-def _short_generic(name: str) -> str:
-    """'Metformin Hydrochloride' -> 'metformin': the active moiety as people say it."""
-    salts = {
-        "hydrochloride",
-        "hcl",
-        "sodium",
-        "potassium",
-        "calcium",
-        "besylate",
-        "bisulfate",
-        "tartrate",
-        "succinate",
-        "hyclate",
-        "dihydrate",
-        "sulfate",
-        "citrate",
-        "trihydrate",
-        "maleate",
-        "mesylate",
-    }
-    words = [w for w in name.lower().split() if w not in salts]
-    return " ".join(words) or name.lower()
+    DRUG = "drug"
+    DRUG_CLASS = "drug_class"
+    POPULATION = "population"
+    TERM = "term"
 
 
 @dataclass(frozen=True)
-class Abbreviations:
-    """Curated abbreviation expansions, loaded from qa/data/abbreviations.yaml."""
+class Concept:
+    """Something the question is about. A text mentions it when it contains one of its stems
+    or matches its phrase pattern (synonyms, expansions, class aliases and members)."""
 
-    plain: dict[str, str]
-    contextual: dict[str, dict[str, tuple[str, ...]]]
+    label: str
+    kind: ConceptKind
+    stems: frozenset[str]
+    pattern: re.Pattern[str] | None = None
+    drug: str | None = None
+    population: Population | None = None
+    clinical: bool = True  # a word of the corpus's clinical vocabulary (titles, headings, MeSH)
 
-    @classmethod
-    def load(cls) -> Abbreviations:
-        text = (DATA_DIR / "abbreviations.yaml").read_text("utf-8")
-        data = yaml.safe_load(text)
-        plain = {k: v for k, v in data.items() if isinstance(v, str)}
-        contextual = {
-            k: {m: tuple(c) for m, c in v["contexts"].items()}
-            for k, v in data.items()
-            if isinstance(v, dict)
-        }
-        return cls(plain, contextual)
-
-    def expand(self, question: str) -> tuple[str, ...]:
-        """Expansions of the abbreviations used in the question (ambiguous ones by context)."""
-        lowered = question.lower()
-        found: list[str] = []
-        for token in re.findall(r"[A-Za-z][A-Za-z0-9/]*", question):
-            if token in self.plain or (token.upper() == token and token.upper() in self.plain):
-                found.append(self.plain.get(token) or self.plain[token.upper()])
-            elif token in self.contextual:
-                meanings = self.contextual[token]
-                chosen = [m for m, cues in meanings.items() if any(c in lowered for c in cues)]
-                if len(chosen) == 1:
-                    found.append(chosen[0])
-        return tuple(dict.fromkeys(found))
-
-
-@dataclass(frozen=True)
-class Synonyms:
-    """Related terms searched alongside lay or variant wording (qa/data/synonyms.yaml)."""
-
-    related: dict[str, str]
-
-    @classmethod
-    def load(cls) -> Synonyms:
-        data = yaml.safe_load((DATA_DIR / "synonyms.yaml").read_text("utf-8"))
-        return cls({str(k).lower(): str(v) for k, v in data.items()})
-
-    def expand(self, question: str) -> tuple[str, ...]:
-        """Related terms for every key phrase found in the question."""
-        lowered = question.lower()
-        return tuple(
-            dict.fromkeys(
-                terms
-                for phrase, terms in self.related.items()
-                if re.search(rf"\b{re.escape(phrase)}\b", lowered)
-            )
-        )
+    def mentioned(self, stems: frozenset[str], text: str) -> bool:
+        """Whether a text (given with its lexical stems) mentions this concept."""
+        if self.stems & stems:
+            return True
+        return bool(self.pattern and self.pattern.search(text))
 
 
 @dataclass(frozen=True)
@@ -301,45 +62,260 @@ class QuestionAnalysis:
     drugs: tuple[str, ...]
     expansions: tuple[str, ...]
     intent: Intent
-    content_terms: tuple[str, ...] = field(default=())
+    question_type: QuestionType = QuestionType.GENERAL
+    populations: tuple[Population, ...] = ()
+    classes: tuple[str, ...] = ()
+    unindexed_drugs: tuple[str, ...] = ()
+    concepts: tuple[Concept, ...] = field(default=())
+    wanted_roles: tuple[SectionRole, ...] = ()
+    named_roles: tuple[SectionRole, ...] = ()
+    wants_recommendation: bool = False
+    label_first: bool = False
 
     @property
     def search_query(self) -> str:
-        """The question plus abbreviation expansions (drugs are already named in it)."""
+        """The question plus expansions (abbreviations, synonyms, class names)."""
         return " ".join([self.question, *self.expansions])
 
+    def concept_labels(self) -> tuple[str, ...]:
+        """The concepts' labels, for explanations and gap lines."""
+        return tuple(c.label for c in self.concepts)
 
-def classify_intent(question: str) -> Intent:
-    """The first intent whose cue words appear in the question."""
-    lowered = f" {question.lower()} "
-    for intent, cues in _INTENT_CUES:
-        if any(cue in lowered for cue in cues):
-            return intent
+
+def classify_intent(text: str, knowledge: ClinicalKnowledge) -> Intent:
+    """The first intent whose cue words appear in the text (whole words)."""
+    for rule, pattern in knowledge.intent_patterns:
+        if pattern.search(text):
+            return rule.intent
     return Intent.GENERAL
 
 
-GENERIC_WORDS = _STOP
+def classify_type(text: str, knowledge: ClinicalKnowledge) -> QuestionType:
+    """The first question type whose cue words appear in the text."""
+    for question_type, pattern in knowledge.type_patterns:
+        if pattern.search(text):
+            return question_type
+    return QuestionType.GENERAL
 
 
-def content_terms(text: str) -> tuple[str, ...]:
-    """Lowercased words that carry meaning (no question words or stopwords)."""
-    words = re.findall(r"[a-z0-9][a-z0-9-]*", text.lower())
-    return tuple(dict.fromkeys(w for w in words if w not in _STOP and len(w) > 1))
+def expansions(question: str, knowledge: ClinicalKnowledge) -> dict[str, tuple[str, ...]]:
+    """Abbreviation and synonym expansions (related phrases), keyed by the question's words
+    that they expand."""
+    found: dict[str, tuple[str, ...]] = {}
+    lowered = question.lower()
+    for token in re.findall(r"[A-Za-z][A-Za-z0-9/]*", question):
+        meaning = knowledge.abbreviations.get(token) or knowledge.abbreviations.get(token.upper())
+        if isinstance(meaning, str) and (token in knowledge.abbreviations or token.isupper()):
+            found[token] = (meaning,)
+        elif isinstance(meaning, dict):
+            chosen = [
+                m for m, cues in meaning["contexts"].items() if any(c in lowered for c in cues)
+            ]
+            if len(chosen) == 1:
+                found[token] = (chosen[0],)
+    for phrase, related in knowledge.synonyms.items():
+        if re.search(rf"\b{re.escape(phrase)}\b", lowered):
+            found[phrase] = related
+    return found
 
 
 def analyse(
     question: str,
     drugs: DrugLexicon,
-    abbreviations: Abbreviations,
-    synonyms: Synonyms | None = None,
+    knowledge: ClinicalKnowledge,
+    tokenize: Tokenize,
+    term_weight: TermWeight | None = None,
+    min_term_weight: float = 0.0,
+    vocabulary: frozenset[str] | None = None,
 ) -> QuestionAnalysis:
-    """Understand a standalone question."""
-    expansions = abbreviations.expand(question) + (synonyms.expand(question) if synonyms else ())
-    intent = classify_intent(" ".join([question, *expansions]))
+    """Understand a standalone question. Words whose corpus weight (IDF, from `term_weight`) is
+    below `min_term_weight` are too common to be concepts; words outside the corpus's clinical
+    `vocabulary` (stems of titles, headings and MeSH terms) are concepts of less weight."""
+    expanded = expansions(question, knowledge)
+    classes = drugs.classes_named(question)
+    named_drugs = drugs.find(question)
+    class_words = tuple(dict.fromkeys(a for c, _ in classes for a in c.aliases[:2]))
+    text = " ".join([question, *(p for phrases in expanded.values() for p in phrases)])
+    intent = classify_intent(text, knowledge)
+    rule = knowledge.intent_rule(intent)
+    populations = knowledge.sections.populations_named(question)
+    builder = _ConceptBuilder(
+        question, knowledge, tokenize, term_weight or (lambda _: 1.0), min_term_weight, vocabulary
+    )
+    concepts = builder.build(named_drugs, drugs, classes, populations, expanded)
     return QuestionAnalysis(
         question=question,
-        drugs=drugs.find(question),
-        expansions=expansions,
+        drugs=named_drugs,
+        expansions=tuple(
+            dict.fromkeys([*(p for phrases in expanded.values() for p in phrases), *class_words])
+        ),
         intent=intent,
-        content_terms=content_terms(" ".join([question, *expansions])),
+        question_type=classify_type(question, knowledge),
+        populations=populations,
+        classes=tuple(c.name for c, words in classes if words.lower() not in drugs.canonical),
+        unindexed_drugs=unindexed_drugs(question, drugs, knowledge),
+        concepts=concepts,
+        wanted_roles=rule.roles if rule else (),
+        named_roles=tuple(
+            r for r in knowledge.sections.roles_named(question) if r in _NAMEABLE_ROLES
+        ),
+        wants_recommendation=bool(rule and rule.recommendation),
+        label_first=bool(rule and rule.label_first),
     )
+
+
+def _longest_run(stems: list[frozenset[str]], wanted: frozenset[str]) -> tuple[int, int] | None:
+    """The longest run of consecutive question words whose stems are all in `wanted`."""
+    best: tuple[int, int] | None = None
+    start = None
+    for i, word_stems in enumerate([*stems, frozenset({"\0"})]):
+        inside = bool(word_stems) and word_stems <= wanted
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            if best is None or i - start > best[1] - best[0]:
+                best = (start, i)
+            start = None
+    return best
+
+
+class _ConceptBuilder:
+    """Groups the question's words into concepts; generic words never become concepts."""
+
+    def __init__(
+        self,
+        question: str,
+        knowledge: ClinicalKnowledge,
+        tokenize: Tokenize,
+        term_weight: TermWeight,
+        min_term_weight: float,
+        vocabulary: frozenset[str] | None,
+    ) -> None:
+        self.question = question
+        self.knowledge = knowledge
+        self.tokenize = tokenize
+        self.term_weight = term_weight
+        self.min_term_weight = min_term_weight
+        self.vocabulary = vocabulary
+        self.covered: list[tuple[int, int]] = []
+
+    def _claim(self, words: str) -> None:
+        match = re.search(rf"(?<![\w-]){re.escape(words)}(?![\w-])", self.question, re.IGNORECASE)
+        if match:
+            self.covered.append(match.span())
+
+    def _stems(self, text: str) -> frozenset[str]:
+        return frozenset(self.tokenize(text))
+
+    def build(
+        self,
+        named_drugs: tuple[str, ...],
+        drugs: DrugLexicon,
+        classes: tuple[tuple[DrugClass, str], ...],
+        populations: tuple[Population, ...],
+        expanded: dict[str, tuple[str, ...]],
+    ) -> tuple[Concept, ...]:
+        concepts = self._drug_concepts(named_drugs, drugs)
+        for drug_class, words in classes:
+            if words.lower() in drugs.canonical:
+                continue  # an indexed drug is its own concept
+            self._claim(words)
+            names = [*drug_class.aliases, *drug_class.members]
+            concepts.append(Concept(words, ConceptKind.DRUG_CLASS, frozenset(), cue_pattern(names)))
+        for population in populations:
+            pattern = self.knowledge.sections.population_cue(population)
+            for match in pattern.finditer(self.question):
+                self.covered.append(match.span())
+            label = population.value.replace("_", " ")
+            concepts.append(
+                Concept(label, ConceptKind.POPULATION, frozenset(), pattern, population=population)
+            )
+        for words, phrases in expanded.items():
+            if self._is_covered(words):
+                continue
+            self._claim(words)
+            pattern = cue_pattern([words, *phrases])
+            concepts.append(Concept(words, ConceptKind.TERM, self._stems(words), pattern))
+        concepts += self._spelled_out_abbreviations()
+        concepts += self._term_concepts()
+        return tuple(concepts)
+
+    def _spelled_out_abbreviations(self) -> list[Concept]:
+        """'major depression' in a question, 'MDD' in the guideline: a question phrase that
+        spells out (most of) an abbreviation's expansion also matches the abbreviation."""
+        out: list[Concept] = []
+        words = [(m.group(0), m.span()) for m in _WORD.finditer(self.question)]
+        stems = [self._stems(w) for w, _ in words]
+        for abbreviation, meaning in self.knowledge.abbreviations.items():
+            if not isinstance(meaning, str):
+                continue
+            wanted = self._stems(meaning)
+            if len(wanted) < 2:
+                continue
+            run = _longest_run(stems, wanted)
+            if run is None or (run[1] - run[0]) < max(2, len(wanted) - 1):
+                continue
+            start, end = words[run[0]][1][0], words[run[1] - 1][1][1]
+            if any(a <= start < b for a, b in self.covered):
+                continue
+            phrase = self.question[start:end]
+            self.covered.append((start, end))
+            pattern = cue_pattern([phrase, meaning, abbreviation])
+            out.append(Concept(phrase, ConceptKind.TERM, frozenset(), pattern))
+        return out
+
+    def _drug_concepts(self, named: tuple[str, ...], drugs: DrugLexicon) -> list[Concept]:
+        out = []
+        for generic in named:
+            names = [n for n, g in drugs.canonical.items() if g == generic]
+            for name in names:
+                self._claim(name)
+            # a guideline names the drug by its class as often as by name ("ACE inhibitors")
+            classes = [a for c in drugs.classes if generic in c.members for a in c.aliases]
+            pattern = cue_pattern([*names, *classes])
+            out.append(Concept(generic, ConceptKind.DRUG, frozenset(), pattern, drug=generic))
+        return out
+
+    def _is_covered(self, words: str) -> bool:
+        match = re.search(rf"(?<![\w-]){re.escape(words)}(?![\w-])", self.question, re.IGNORECASE)
+        return match is not None and any(a <= match.start() < b for a, b in self.covered)
+
+    def _term_concepts(self) -> list[Concept]:
+        out: list[Concept] = []
+        generic = self.knowledge.generic_words
+        for match in _WORD.finditer(self.question):
+            word = match.group(0).lower().strip("'")
+            if any(a <= match.start() < b for a, b in self.covered):
+                continue
+            if (
+                word in generic
+                or len(word) < 3
+                or word.isdigit()
+                or not any(c.isalpha() for c in word)
+            ):
+                continue
+            stems = self._stems(word)
+            if not stems or any(c.stems == stems for c in out):
+                continue
+            if self.term_weight(list(stems)) < self.min_term_weight:
+                continue  # so common in the corpus that it says nothing ("from", "use")
+            clinical = self.vocabulary is None or bool(stems & self.vocabulary)
+            out.append(Concept(word, ConceptKind.TERM, stems, clinical=clinical))
+        return out
+
+
+def clinical_vocabulary(documents: Iterable[Document], tokenize: Tokenize) -> frozenset[str]:
+    """Stems of every document title, section heading, MeSH term and drug name: the words the
+    corpus itself uses to say what a passage is about."""
+    words: set[str] = set()
+    for doc in documents:
+        text = " ".join(
+            [
+                doc.title,
+                *doc.mesh_terms,
+                *doc.drug_names,
+                *(h for s in doc.sections for h in s.path),
+            ]
+        )
+        words.update(tokenize(text))
+    return frozenset(words)

@@ -52,7 +52,9 @@ async def ask(
         log.info("question: %s", question)
     kinds = tuple(body.kinds or ())
     async with state.answer_slots:  # CPU-bound: in a worker thread, a bounded number at once
-        answer = await run_in_threadpool(engine.ask, question, body.conversation_id, kinds)
+        answer = await run_in_threadpool(
+            engine.ask, question, body.conversation_id, kinds, body.explain
+        )
     state.metrics.answers.inc()
     if answer.abstained:
         state.metrics.abstentions.inc()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import EngineDep
 from api.problems import ApiProblem
 from api.schemas import DocumentDetail, DocumentPage, DocumentSummary, SectionOut
-from index.hybrid import supersession
+from index.supersession import supersession
 from ingest.models import Document, SourceKind
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])

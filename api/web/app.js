@@ -73,9 +73,20 @@
     for (const section of answer.sections) {
       const list = el("ul");
       for (const statement of section.statements) {
-        list.append(el("li", {}, statement.text, " ", ...citeButtons(statement.citations, references)));
+        const tag = statement.population
+          ? el("span", { class: "tag", title: "Applies only to this population" }, statement.population.label)
+          : null;
+        const item = el("li", {}, tag, tag ? " " : null, statement.text, " ", ...citeButtons(statement.citations, references));
+        if (statement.items && statement.items.length) {
+          item.append(el("ul", { class: "items" }, ...statement.items.map((text) => el("li", {}, text))));
+        }
+        list.append(item);
       }
       turn.append(el("section", { class: "answer-section", "data-kind": section.kind }, el("h3", {}, section.title), list));
+    }
+    for (const callout of answer.callouts || []) {
+      turn.append(el("aside", { class: "callout", "data-kind": callout.kind, role: "note" },
+        el("strong", {}, callout.title), " ", callout.text, " ", ...citeButtons(callout.citations, references)));
     }
     if (answer.gaps.length) {
       const gaps = el("ul", {}, ...answer.gaps.map((g) => el("li", {}, g)));
@@ -137,6 +148,16 @@
     if (!question) return;
     if (await ask(question, $("#followup-button"))) $("#followup").value = "";
   });
+
+  // Enter asks (as in chat tools); Shift+Enter starts a new line.
+  for (const box of [$("#question"), $("#followup")]) {
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        box.form.requestSubmit();
+      }
+    });
+  }
 
   $("#new-conversation").addEventListener("click", () => {
     state.conversationId = null;

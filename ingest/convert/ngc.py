@@ -56,6 +56,17 @@ def release_date(text: str) -> dt.date | None:
     return dt.date(int(match.group(1)), month, int(match.group(3) or 1))
 
 
+def version_date(text: str) -> dt.date | None:
+    """The date of the version summarised: '2001 Dec (revised 2014 Dec)' -> 2014-12-01.
+
+    NGC's "Date Released" gives the original release first; the summary describes the latest
+    revision, which is what its citation, its recommendations and recency must use."""
+    revised = re.findall(
+        r"(?:revised|reaffirmed|updated)\s+(\d{4}(?:\s+[A-Za-z]{3,9})?(?:\s+\d{1,2})?)", text
+    )
+    return release_date(revised[-1]) if revised else release_date(text)
+
+
 def _developer(text: str) -> str:
     first = re.split(r"\s+-\s+", html_to_text(text))[0]
     return first.strip()
@@ -70,7 +81,7 @@ def ngc_to_markdown(xml: bytes, ngc_id: str) -> tuple[str, dict[str, object]]:
     """The Markdown document and its front-matter metadata for one NGC summary."""
     fields = ngc_fields(xml)
     title = html_to_text(fields.get("Guideline Title", "")).rstrip(".")
-    date = release_date(html_to_text(fields.get("Date Released", "")))
+    date = version_date(html_to_text(fields.get("Date Released", "")))
     meta: dict[str, object] = {
         "id": ngc_id,
         "kind": "guideline",

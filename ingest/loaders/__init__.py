@@ -14,6 +14,7 @@ from ingest.loaders.pdf import PdfLoader
 from ingest.loaders.pubmed import MedlineLoader, PubMedQaLoader, PubMedXmlLoader
 from ingest.loaders.spl import SplLoader
 from ingest.models import Document
+from ingest.sections import SectionKnowledge, assign_roles
 
 SUPPORTED = ".pdf .json .jsonl .ndjson .zip .xml .md .markdown .txt .nbib"
 # Files in a corpus folder that describe it rather than belong to it.
@@ -51,8 +52,14 @@ def iter_source_files(paths: Sequence[Path]) -> Iterator[Path]:
             yield path
 
 
-def load_file(path: Path, loaders: Sequence[Loader] | None = None) -> list[Document]:
-    """Detect the format of one file and load it, or raise a typed IngestError."""
+def load_file(
+    path: Path,
+    loaders: Sequence[Loader] | None = None,
+    knowledge: SectionKnowledge | None = None,
+) -> list[Document]:
+    """Detect the format of one file and load it, or raise a typed IngestError.
+
+    Every section leaves with its role and population (ingest/data/section_roles.yaml)."""
     if not path.exists():
         raise IngestError(path, "file not found", "check the path")
     if path.stat().st_size == 0:
@@ -61,7 +68,8 @@ def load_file(path: Path, loaders: Sequence[Loader] | None = None) -> list[Docum
         head = handle.read(_HEAD_BYTES)
     for loader in loaders or default_loaders():
         if loader.accepts(path, head):
-            return loader.load(path)
+            knowledge = knowledge or SectionKnowledge.load()
+            return [assign_roles(doc, knowledge) for doc in loader.load(path)]
     raise UnsupportedFormatError(
         path,
         f"unsupported file type '{path.suffix or path.name}'",
@@ -83,9 +91,10 @@ def load_paths(paths: Sequence[Path], loaders: Sequence[Loader] | None = None) -
     documents: list[Document] = []
     failures: list[IngestError] = []
     files = list(iter_source_files(paths))
+    knowledge = SectionKnowledge.load()
     for path in files:
         try:
-            documents.extend(load_file(path, loaders))
+            documents.extend(load_file(path, loaders, knowledge))
         except IngestError as exc:
             failures.append(exc)
     return LoadReport(tuple(documents), tuple(failures), len(files))

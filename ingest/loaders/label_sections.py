@@ -19,8 +19,16 @@ def strip_heading_prefix(text: str, number: str | None, heading: str) -> str:
     return re.sub(pattern, "", text, count=1, flags=re.IGNORECASE)
 
 
+_ABBREVIATION = re.compile(r"^\([A-Z0-9][A-Za-z0-9-]*\)$")  # "(MAOIs)" inside a title
+
+
 def _is_title_word(word: str) -> bool:
-    return word[:1].isupper() or word[:1].isdigit() or word.lower() in TITLE_FUNCTION_WORDS
+    return (
+        word[:1].isupper()
+        or word[:1].isdigit()
+        or word.lower() in TITLE_FUNCTION_WORDS
+        or bool(_ABBREVIATION.match(word))
+    )
 
 
 def subsection_title(words: list[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,9 @@ from ingest.errors import CorruptFileError, EmptyDocumentError
 from ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
 from ingest.loaders.label_sections import split_numbered_subsections
 from ingest.models import Document, Section, SourceKind
+from ingest.tables import Table, html_tables, with_table_rows
+
+_CLASS_FIELDS = ("pharm_class_epc", "pharm_class_moa", "pharm_class_cs", "pharm_class_pe")
 
 # openFDA field -> (heading, SPL section number); order is the label's reading order.
 LABEL_FIELDS: tuple[tuple[str, str, str | None], ...] = (
@@ -139,13 +143,17 @@ def _names(openfda: dict[str, Any], key: str) -> list[str]:
 
 
 def label_sections(record: dict[str, Any]) -> list[Section]:
-    """Sections in label order; numbered subsections split out of flattened text."""
+    """Sections in label order; numbered subsections split out of flattened text, and the
+    field's `*_table` HTML tables kept as rows with their headers."""
     sections: list[Section] = []
     for field_name, heading, number in LABEL_FIELDS:
+        field_sections: list[Section] = []
         for text in record.get(field_name) or []:
             text = clean_text(str(text))
             if text:
-                sections.extend(split_numbered_subsections(text, heading, number))
+                field_sections.extend(split_numbered_subsections(text, heading, number))
+        tables = [t for html in record.get(f"{field_name}_table") or [] for t in html_tables(html)]
+        sections.extend(attach_tables(field_sections, tables, heading))
     # openFDA repeats subsections (e.g. `pregnancy` is also inside 8): keep the first
     seen: set[str] = set()
     unique = []
@@ -155,6 +163,32 @@ def label_sections(record: dict[str, Any]) -> list[Section]:
         seen.add(section.number or "")
         unique.append(section)
     return unique
+
+
+def attach_tables(sections: list[Section], tables: list[Table], heading: str) -> list[Section]:
+    """Each table's rows appended to the subsection whose flattened text holds its first
+    cell (openFDA repeats a table's text, flattened, in the field's text)."""
+    if not tables:
+        return sections
+    sections = sections or [Section(heading=heading, text="", path=(heading,))]
+    by_section: dict[int, list[Table]] = {}
+    for table in tables:
+        first = next((c for row in table.rows for c in row if c), "")
+        home = next((i for i, s in enumerate(sections) if first and first in s.text), 0)
+        by_section.setdefault(home, []).append(table)
+    out = []
+    for i, section in enumerate(sections):
+        if i in by_section:
+            text, rows = with_table_rows(section.text, by_section[i])
+            section = section.model_copy(update={"text": text, "table_rows": rows})
+        out.append(section)
+    return out
+
+
+def drug_classes(openfda: dict[str, Any]) -> tuple[str, ...]:
+    """Pharmacologic classes openFDA assigns ('Monoamine Oxidase Inhibitor [EPC]' -> name)."""
+    names = [re.sub(r"\s*\[[A-Za-z]+\]$", "", n) for f in _CLASS_FIELDS for n in _names(openfda, f)]
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 def label_document(record: dict[str, Any], path: Path) -> Document:
@@ -185,5 +219,6 @@ def label_document(record: dict[str, Any], path: Path) -> Document:
         source_path=str(path),
         content_hash=sha256_bytes(json.dumps(record, sort_keys=True).encode()),
         drug_names=tuple(dict.fromkeys(generic + brands)),
+        drug_classes=drug_classes(openfda),
         sections=tuple(sections),
     )

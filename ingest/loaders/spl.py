@@ -12,7 +12,8 @@ from defusedxml import DefusedXmlException
 
 from ingest.errors import CorruptFileError, EmptyDocumentError
 from ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
-from ingest.models import Document, Section, SourceKind
+from ingest.models import Document, Section, SourceKind, Span
+from ingest.tables import Cell, build_table, render_rows
 
 NS = {"v3": "urn:hl7-org:v3"}
 _V3 = "{urn:hl7-org:v3}"
@@ -74,36 +75,109 @@ def _parse(raw: bytes, path: Path) -> ET.Element:
 
 
 def _inline_text(element: ET.Element) -> str:
-    return " ".join("".join(element.itertext()).split())
+    return " ".join("".join(_text_parts(element)).split())
 
 
-def flatten_table(table: ET.Element) -> str:
-    """A table as readable lines: one row per line, cells joined by ' | '."""
-    rows = []
-    caption = table.find("v3:caption", NS)
-    if caption is not None and _inline_text(caption):
-        rows.append(_inline_text(caption))
+def _text_parts(element: ET.Element) -> list[str]:
+    """Text in order; line breaks and footnotes become spaces, so words do not run together."""
+    parts = [element.text or ""]
+    for child in element:
+        tag = child.tag.replace(_V3, "")
+        if tag == "br":
+            parts.append(" ")
+        elif tag == "footnote":
+            parts += [" (", *_text_parts(child), ") "]
+        else:
+            parts += _text_parts(child)
+        parts.append(child.tail or "")
+    return parts
+
+
+def _cell(cell: ET.Element) -> Cell:
+    text = _inline_text(cell)
+    bold_parts = [
+        _inline_text(c)
+        for c in cell.iter(f"{_V3}content")
+        if "bold" in (c.get("styleCode") or "").lower()
+    ]
+    bold = bool(text) and " ".join(bold_parts).replace(" ", "") == text.replace(" ", "")
+    return Cell(text, bold, header=cell.tag == f"{_V3}th")
+
+
+def _spread_rowspans(table: ET.Element) -> list[list[Cell]]:
+    """Rows of cells, with a cell that spans several rows repeated in each of them."""
+    rows: list[list[Cell]] = []
+    pending: dict[int, tuple[Cell, int]] = {}  # column -> (cell, rows still to fill)
     for row in table.iter(f"{_V3}tr"):
-        cells = [_inline_text(c) for c in row if c.tag in (f"{_V3}td", f"{_V3}th")]
-        if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)
+        cells: list[Cell] = []
+        for element in (c for c in row if c.tag in (f"{_V3}td", f"{_V3}th")):
+            while len(cells) in pending:
+                cells.append(_take(pending, len(cells)))
+            cell = _cell(element)
+            rowspan = element.get("rowspan") or "1"
+            span = int(rowspan) if rowspan.isdigit() else 1
+            if span > 1:
+                pending[len(cells)] = (cell, span - 1)
+            cells.append(cell)
+        while len(cells) in pending:
+            cells.append(_take(pending, len(cells)))
+        rows.append(cells)
+    return rows
 
 
-def _block_text(element: ET.Element) -> list[str]:
-    """Paragraph, list and table text in document order, without nested sections."""
-    blocks: list[str] = []
+def _take(pending: dict[int, tuple[Cell, int]], column: int) -> Cell:
+    cell, left = pending.pop(column)
+    if left > 1:
+        pending[column] = (cell, left - 1)
+    return cell
+
+
+def table_lines(table: ET.Element) -> list[str]:
+    """A table as its caption and one line per row with the column headers, cell by cell."""
+    caption = table.find("v3:caption", NS)
+    head = table.find("v3:thead", NS)
+    head_rows = len(head.findall("v3:tr", NS)) if head is not None else 0
+    rows = _spread_rowspans(table)
+    built = build_table(_inline_text(caption) if caption is not None else None, rows, head_rows)
+    return ([built.caption] if built.caption else []) + render_rows(built)
+
+
+def _block_text(element: ET.Element) -> list[tuple[str, bool]]:
+    """(text, is a table row) blocks in document order, without nested sections."""
+    blocks: list[tuple[str, bool]] = []
     for child in element:
         tag = child.tag.replace(_V3, "")
         if tag == "table":
-            blocks.append(flatten_table(child))
+            lines = table_lines(child)
+            caption = child.find("v3:caption", NS)
+            has_caption = caption is not None and bool(_inline_text(caption))
+            blocks.extend((line, not (i == 0 and has_caption)) for i, line in enumerate(lines))
         elif tag == "list":
-            blocks.extend(f"- {_inline_text(item)}" for item in child.findall("v3:item", NS))
+            blocks.extend(
+                (f"- {_inline_text(item)}", False) for item in child.findall("v3:item", NS)
+            )
         elif tag in {"paragraph", "content"}:
-            blocks.append(_inline_text(child))
+            blocks.append((_inline_text(child), False))
         elif tag not in {"renderMultiMedia", "caption"}:
             blocks.extend(_block_text(child))
-    return [b for b in blocks if b.strip()]
+    return [b for b in blocks if b[0].strip()]
+
+
+def section_text(text_el: ET.Element) -> tuple[str, tuple[Span, ...]]:
+    """The section's text, and where its table rows lie in it."""
+    blocks = _block_text(text_el)
+    text = clean_text("\n".join(b for b, _ in blocks))
+    spans: list[Span] = []
+    cursor = 0
+    for block, is_row in blocks:
+        line = clean_text(block)
+        found = text.find(line, cursor) if line else -1
+        if found < 0:
+            continue
+        cursor = found + len(line)
+        if is_row:
+            spans.append((found, cursor))
+    return text, tuple(spans)
 
 
 def _section_heading(section: ET.Element) -> tuple[str, str | None, str | None]:
@@ -131,10 +205,14 @@ def _walk(section: ET.Element, parents: tuple[str, ...], out: list[Section]) -> 
     else:
         path = (*parents, f"{number} {heading}" if number else heading)
     text_el = section.find("v3:text", NS)
-    text = clean_text("\n".join(_block_text(text_el))) if text_el is not None else ""
+    text, rows = section_text(text_el) if text_el is not None else ("", ())
     if text:
         heading = "Boxed Warning" if code == BOXED_WARNING_CODE else heading
-        out.append(Section(heading=heading, text=text, path=path, number=number, code=code))
+        out.append(
+            Section(
+                heading=heading, text=text, path=path, number=number, code=code, table_rows=rows
+            )
+        )
     for child in section.findall("v3:component/v3:section", NS):
         _walk(child, path, out)
 

@@ -162,3 +162,18 @@ def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
     assert schema["openapi"].startswith("3.") and "/v1/ask" in schema["paths"]
     assert "AskRequest" in schema["components"]["schemas"]
     assert client.get("/").text.startswith("<!doctype html>")
+
+
+def test_explain_returns_the_score_breakdown_and_rejected_candidates(client: TestClient) -> None:
+    plain = _ask(client, question="Can warfarin be used during pregnancy?").json()
+    assert plain["explanation"] is None
+    body = _ask(client, question="Can warfarin be used during pregnancy?", explain=True).json()
+    explanation = body["explanation"]
+    chosen = explanation["chosen"][0]
+    factors = {f["name"]: f for f in chosen["score"]["factors"]}
+    assert {"coverage", "passage", "population_match"} <= factors.keys()
+    assert all(f["note"] for f in factors.values())  # each factor says what it means
+    assert explanation["rejected"] and all(r["reason"] for r in explanation["rejected"])
+    statement = body["sections"][0]["statements"][0]
+    assert statement["population"] == {"kind": "pregnancy", "label": "pregnancy"}
+    assert "drug: warfarin" in explanation["concepts"]

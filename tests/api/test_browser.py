@@ -93,8 +93,12 @@ def test_ask_hover_citation_and_follow_up(server: str) -> None:
         assert "bone measurement testing" in passage.inner_text()
         assert "U.S. Preventive Services Task Force" in passage.inner_text()
 
+        # Shift+Enter is a new line; Enter asks (as in chat tools)
+        page.fill("#followup", "What about")
+        page.press("#followup", "Shift+Enter")
+        assert page.input_value("#followup") == "What about\n"
         page.fill("#followup", "What about in men?")
-        page.click("#followup-button")
+        page.press("#followup", "Enter")
         page.wait_for_selector(".turn:nth-of-type(2) .interpreted")
         interpreted = page.locator(".turn:nth-of-type(2) .interpreted").inner_text()
         assert "men" in interpreted and "osteoporosis" in interpreted
@@ -103,4 +107,9 @@ def test_ask_hover_citation_and_follow_up(server: str) -> None:
 
         page.click("#new-conversation")
         assert page.locator(".turn").count() == 0
+        page.fill("#question", "Can warfarin be used during pregnancy?")
+        page.press("#question", "Enter")
+        page.wait_for_selector(".turn .answer-section .tag")
+        assert page.locator(".answer-section .tag").first.inner_text() == "pregnancy"
+        page.screenshot(path=str(ARTIFACTS / "browser_population_tag.png"), full_page=True)
         browser.close()

@@ -55,6 +55,19 @@ def test_ingest_search_info_versions(runner: CliRunner, data_dir: Path) -> None:
     versions = runner.invoke(main, ["versions"])
     assert versions.stdout.startswith("* v000001")
 
+    # the hashing embedder gives no real similarity: open the bars to see the mechanics
+    env = {"GUIDEQA_QA__MIN_PASSAGE_SIMILARITY": "0", "GUIDEQA_QA__MIN_RELEVANCE": "0.05"}
+    explained = runner.invoke(
+        main, ["ask", "Can warfarin be used in pregnancy?", "--kind", "label", "--explain"], env=env
+    )
+    assert explained.exit_code == 0, explained.output
+    assert "**How this answer was chosen**" in explained.stdout
+    assert "concepts: drug: warfarin, population: pregnancy" in explained.stdout
+    as_json = runner.invoke(
+        main, ["ask", "Can warfarin be used in pregnancy?", "--explain", "--json"], env=env
+    )
+    assert json.loads(as_json.stdout)["explanation"]["chosen"]
+
 
 def test_ingest_with_a_broken_file_reports_it_and_exits_1(
     runner: CliRunner, data_dir: Path, tmp_path: Path

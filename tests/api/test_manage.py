@@ -40,7 +40,7 @@ def small_settings(tmp_path: Path, token: str | None = TOKEN) -> Settings:
     return settings.model_copy(
         update={
             "api_token": SecretStr(token) if token else None,
-            "qa": QASettings(min_dense_score=0.0, min_term_coverage=0.2),
+            "qa": QASettings(min_passage_similarity=0.0, min_relevance=0.2),
         }
     )
 

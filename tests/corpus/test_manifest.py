@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ingest.loaders import iter_source_files, load_file
 
@@ -69,3 +71,29 @@ def test_counts_supersession_exclusions_and_size(rows: list[dict[str, object]]) 
     assert partial and all(r["kind"] == "label" for r in partial)
     size = sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file())
     assert size < MAX_BYTES
+
+
+def _citation_year(citation: str) -> int:
+    """The publication year of a citation: the last year it names ('...; 2014 Dec. 112 p.')."""
+    years = re.findall(r"\b(19\d{2}|20\d{2})\b", citation)
+    return int(years[-1])
+
+
+def test_guideline_years_are_those_of_the_version_cited(rows: list[dict[str, object]]) -> None:
+    """The year shown and used for recency is that of the version the text comes from: an
+    NGC summary of a revised guideline carries the revision's year, as its citation does."""
+    checked = 0
+    for row in _included(rows):
+        path = CORPUS / str(row["file"])
+        if path.suffix != ".md" or row["kind"] != "guideline":
+            continue
+        front = yaml.safe_load(path.read_text("utf-8").split("---")[1])
+        if "citation" not in front:
+            continue
+        assert row["year"] == _citation_year(front["citation"]), (row["id"], front["citation"])
+        checked += 1
+    assert checked >= 41
+    titled = [r for r in _included(rows) if re.search(r"\b20\d{2}\b", str(r["title"]))]
+    for row in titled:  # a title that names its edition's year is not older than the document
+        title_year = int(re.findall(r"\b(20\d{2})\b", str(row["title"]))[-1])
+        assert row["year"] is None or row["year"] >= title_year, (row["id"], row["year"])

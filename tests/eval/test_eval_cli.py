@@ -29,8 +29,8 @@ def test_bioasq_run_reports_retrieval_and_rouge(
     tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GUIDEQA_EMBEDDING__BACKEND", "hashing")
-    monkeypatch.setenv("GUIDEQA_QA__MIN_DENSE_SCORE", "0")
-    monkeypatch.setenv("GUIDEQA_QA__MIN_TERM_COVERAGE", "0.2")
+    monkeypatch.setenv("GUIDEQA_QA__MIN_PASSAGE_SIMILARITY", "0")
+    monkeypatch.setenv("GUIDEQA_QA__MIN_RELEVANCE", "0.2")
     out = tmp_path / "report"
     result = CliRunner().invoke(
         main, ["eval", "--bioasq", str(data_dir / "bioasq_tiny.jsonl"), "--out", str(out)]

@@ -130,7 +130,9 @@ def test_lead_and_on_topic_scoring() -> None:
     buried = score(question, output.__class__(**{**output.__dict__, "summary": "Pain relief."}))
     assert buried.lead_recall == 0.0 and buried.fact_recall == 1.0
     summary = aggregate([result, buried])
-    assert summary["lead_recall"] == 0.5 and summary["on_topic_precision"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["lead_recall"] == 0.5 and summary["on_topic_precision"] == pytest.approx(
+        1 / 3, abs=1e-4
+    )
     assert summary["statements_per_answer"] == 3.0
 
 

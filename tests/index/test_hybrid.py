@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from index.hybrid import HybridIndex, fuse
-from index.models import SearchFilters
+from index.fusion import fuse
+from index.hybrid import HybridIndex
+from index.models import SearchFilters, SectionPreference
 from index.retriever import GuideQARetriever
 from index.settings import Fusion, IndexSettings
-from ingest.models import SourceKind
+from ingest.models import Population, SectionRole, SourceKind
 
 
 def test_finds_metformin_renal_sections(sample_index: HybridIndex) -> None:
@@ -82,3 +83,25 @@ def test_hnsw_index_searches_with_filters(tmp_path, data_dir, token_counter) -> 
     assert index.manifest.dense == "hnsw"
     hits = index.search("bleeding", k=5, filters=SearchFilters(drug="Eliquis"))
     assert hits and all("Apixaban" in h.title for h in hits)
+
+
+def test_a_query_naming_a_section_ranks_that_section_first(sample_index: HybridIndex) -> None:
+    query = "boxed warning bleeding risk with warfarin"
+    label = SearchFilters(kinds=(SourceKind.LABEL,))
+    assert sample_index.named_sections(query) == SectionPreference(
+        roles=(SectionRole.BOXED_WARNING,)
+    )
+    hits = sample_index.search(query, k=5, filters=label)
+    assert hits[0].provenance.section_role is SectionRole.BOXED_WARNING
+    plain = sample_index.search(query, k=5, filters=label, prefer=SectionPreference())
+    assert [h.chunk_id for h in plain] != [h.chunk_id for h in hits]  # the preference moved it
+
+
+def test_hits_carry_typed_provenance(sample_index: HybridIndex) -> None:
+    [hit] = sample_index.search(
+        "warfarin pregnancy mechanical heart valves", k=1, filters=SearchFilters(drug="warfarin")
+    )
+    assert hit.provenance.drug_names[0].lower().startswith("warfarin")
+    assert hit.provenance.population is Population.PREGNANCY
+    section = sample_index.section_hits(hit.doc_id, (SectionRole.BOXED_WARNING,), limit=1)
+    assert section and section[0].provenance.section_role is SectionRole.BOXED_WARNING

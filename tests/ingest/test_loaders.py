@@ -94,10 +94,15 @@ def test_spl_sections_by_loinc_with_boxed_warning(data_dir: Path) -> None:
     assert tardive.path == ("WARNINGS", "Tardive Dyskinesia")
 
 
-def test_spl_tables_are_flattened(data_dir: Path) -> None:
+def test_spl_tables_keep_rows_with_their_headers(data_dir: Path) -> None:
     [doc] = load_file(data_dir / "spl" / "cough_otc.xml")
     directions = next(s for s in doc.sections if s.heading == "Directions")
-    assert " | " in directions.text  # the dosing table, one row per line
+    rows = [directions.text[a:b] for a, b in directions.table_rows]
+    assert rows == [  # the dosing table: header row "Age | Dose", then one line per row
+        "Age: children under 4 years of age; Dose: do not use",
+        "Age: children 4 to under 6 years of age; Dose: do not use unless directed by a doctor",
+        "Age: children 6 to under 12 years of age; Dose: 2 teaspoonfuls (10 mL)",
+    ]
     assert "<" not in directions.text
 
 

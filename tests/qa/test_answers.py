@@ -58,13 +58,16 @@ def test_follow_up_is_interpreted_and_answered(engine: AnswerEngine) -> None:
     assert "Interpreted as:" in render_markdown(follow)
 
 
-def test_boxed_warning_of_the_central_drug_is_shown(engine: AnswerEngine) -> None:
+def test_the_boxed_warning_is_a_callout_beside_the_answer(engine: AnswerEngine) -> None:
     answer = engine.ask("What is the usual starting dose of Glucophage?")
+    assert "500 mg" in answer.summary  # the dose answers; the warning does not replace it
+    [callout] = answer.callouts
+    assert callout.title == "Boxed warning: Metformin" and "LACTIC ACIDOSIS" in callout.text
     label = next(s for s in answer.sections if s.kind is SourceKind.LABEL)
-    assert label.statements[0].text.startswith("Metformin label, Boxed Warning:")
-    assert "LACTIC ACIDOSIS" in label.statements[0].quote
-    assert any("500 mg" in s.quote for s in label.statements)
+    assert all("LACTIC ACIDOSIS" not in s.quote for s in label.statements)
     assert_citations_valid(answer)
+    asked = engine.ask("What is the boxed warning for Glucophage?")
+    assert not asked.callouts and "LACTIC ACIDOSIS" in asked.summary
 
 
 def test_renal_dosing_prefers_the_renal_label_section(engine: AnswerEngine) -> None:
@@ -104,6 +107,7 @@ def test_management_question_leads_with_the_recommendation(engine: AnswerEngine)
         "What is the management plan for a patient with diffuse osteopenia and possible "
         "insufficiency fractures?"
     )
+    assert answer.summary.startswith("The USPSTF recommends screening for osteoporosis")
     guideline = next(s for s in answer.sections if s.kind is SourceKind.GUIDELINE)
     first = guideline.statements[0]
     assert first.quote.startswith("The USPSTF recommends screening for osteoporosis")

@@ -1,0 +1,36 @@
+"""Document-level evidence weights: research study design and guideline recency."""
+
+from __future__ import annotations
+
+import re
+
+from ingest.models import Document
+from qa.knowledge import ClinicalKnowledge
+
+# Recency is measured from this year: a guideline from it scores 0; each year is worth 0.01,
+# capped so that an old guideline is never buried by recency alone.
+_RECENCY_ORIGIN = 2015
+
+
+def study_design(document: Document, knowledge: ClinicalKnowledge) -> tuple[str | None, float]:
+    """The study design a research abstract reports, and its evidence weight."""
+    types = " ".join(document.publication_types).lower()
+    text = " ".join(
+        [
+            document.title,
+            *document.publication_types,
+            *document.mesh_terms,
+            *(s.text for s in document.sections[:3]),
+        ]
+    ).lower()
+    for design in knowledge.study_designs:
+        if re.search(design.pattern, types) or re.search(design.pattern, text):
+            return design.name, design.weight
+    return None, 1.0
+
+
+def recency(year: int | None) -> float:
+    """-0.05 (old) to +0.10 (recent): a small preference for the current version."""
+    if not year:
+        return 0.0
+    return min(0.10, max(-0.05, 0.01 * (year - _RECENCY_ORIGIN)))
