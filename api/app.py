@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,17 +13,21 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import AppState, EngineHolder
+from api.guards import Guards
+from api.logs import configure_logging
 from api.metrics import Metrics
 from api.problems import install_problem_handlers
 from api.reload import IndexReloader
 from api.routes import ask, documents, health, manage
 from api.runtime import open_searcher
 from api.settings import Settings
+from api.slots import AnswerSlots
 from index.hybrid import HybridIndex
 from qa.conversation import InMemoryConversationStore
 from qa.pipeline import AnswerEngine
 
 WEB = Path(__file__).parent / "web"
+log = logging.getLogger("guideqa.api")
 
 
 def build_engine(
@@ -39,9 +43,13 @@ def create_app(settings: Settings, engine: AnswerEngine[HybridIndex] | None = No
         engine.conversations
         if engine and isinstance(engine.conversations, InMemoryConversationStore)
         else InMemoryConversationStore(
-            settings.server.max_conversations, settings.server.conversation_idle_seconds
+            settings.server.max_conversations,
+            settings.server.conversation_idle_seconds,
+            settings.server.max_turns,
         )
     )
+    server = settings.server
+    configure_logging(server.log_level)
     engine = engine or build_engine(settings, conversations)
     metrics = Metrics()
     metrics.set_index_version(engine.index.version)
@@ -50,7 +58,9 @@ def create_app(settings: Settings, engine: AnswerEngine[HybridIndex] | None = No
         holder=EngineHolder(engine),
         conversations=conversations,
         metrics=metrics,
-        answer_slots=asyncio.Semaphore(settings.server.max_concurrent_answers),
+        answer_slots=AnswerSlots(
+            server.max_concurrent_answers, server.max_queued_answers, server.queue_timeout_seconds
+        ),
     )
     state.reloader = IndexReloader(state)
 
@@ -80,6 +90,13 @@ def create_app(settings: Settings, engine: AnswerEngine[HybridIndex] | None = No
     for router in (ask.router, manage.router, documents.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+    if settings.api_token is not None and settings.write_token() is None:
+        log.warning(
+            "GUIDEQA_API_TOKEN is shorter than %d characters: write endpoints stay disabled",
+            server.min_token_length,
+        )
+    # outermost: ids, headers, rate limits, early auth and body limits before any body is read
+    app.add_middleware(Guards, server=server, token=settings.write_token())
 
     @app.get("/", include_in_schema=False)
     def index_page() -> FileResponse:

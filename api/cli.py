@@ -12,12 +12,19 @@ import click
 
 from api.cli_common import friendly_errors, index_option, json_option, progress_bar
 from api.cli_eval import bench_command, eval_command
-from api.runtime import answer_engine, index_writer, open_searcher
+from api.runtime import answer_engine, index_writer, limit_malloc_arenas, open_searcher
 from api.settings import Settings, load_settings
 from index.builder import IngestSummary
 from index.hybrid import settings_id
 from index.models import Hit, SearchFilters
-from index.versions import current_version, current_version_dir, list_versions, read_manifest
+from index.versions import (
+    current_version,
+    current_version_dir,
+    list_versions,
+    read_manifest,
+    version_problem,
+    versions_dir,
+)
 from ingest.loaders import iter_source_files, load_paths
 from ingest.models import SourceKind
 
@@ -46,7 +53,7 @@ def _run_ingest(
     settings: Settings, paths: list[Path], prune: bool, fingerprint: str | None
 ) -> IngestSummary:
     click.echo(f"Reading {', '.join(map(str, paths))} ...", err=True)
-    report = load_paths(paths)
+    report = load_paths(paths, limits=settings.ingest)
     failed = {f.path for f in report.failures}
     scanned = [str(p) for p in iter_source_files(paths) if str(p) not in failed]
     writer = index_writer(settings)
@@ -94,8 +101,8 @@ def ingest(paths: tuple[Path, ...], prune: bool, index_dir: Path | None, as_json
     settings = load_settings(index_dir)
     summary = _run_ingest(settings, list(paths), prune, None)
     _print_summary(summary, as_json)
-    if summary.failures:
-        sys.exit(1)
+    if summary.failures:  # bad input: the good files are indexed, the bad ones named above
+        sys.exit(2)
 
 
 @main.command()
@@ -108,8 +115,10 @@ def build(corpus: Path, rebuild: bool, index_dir: Path | None) -> None:
     settings = load_settings(index_dir)
     fingerprint = source_fingerprint([corpus])
     root = settings.index.directory
-    if not rebuild and current_version(root):
-        manifest = read_manifest(current_version_dir(root))
+    published = current_version(root)
+    # a broken CURRENT is rebuilt even when the corpus is unchanged
+    if not rebuild and published and version_problem(versions_dir(root) / published) is None:
+        manifest = read_manifest(versions_dir(root) / published)
         same_settings = manifest.settings_id == settings_id(settings.embedding, settings.chunking)
         if same_settings and manifest.source_fingerprint == fingerprint:
             click.echo(
@@ -279,6 +288,8 @@ def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
     from api.app import create_app
 
     settings = load_settings(index_dir)
+    if settings.server.malloc_arenas:  # before any worker thread exists
+        limit_malloc_arenas(settings.server.malloc_arenas)
     app = create_app(settings)
     server = settings.server
     click.echo(
@@ -286,7 +297,17 @@ def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
         f"(index {settings.index.directory})",
         err=True,
     )
-    uvicorn.run(app, host=host or server.host, port=port or server.port, log_level=server.log_level)
+    uvicorn.run(
+        app,
+        host=host or server.host,
+        port=port or server.port,
+        log_level=server.log_level,
+        log_config=None,  # api.logs writes JSON lines; uvicorn's own config would undo that
+        timeout_keep_alive=server.timeout_keep_alive,
+        limit_concurrency=server.limit_concurrency,
+        h11_max_incomplete_event_size=server.max_header_bytes,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def run() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ from fastapi import Depends, Request
 
 from api.metrics import Metrics
 from api.settings import Settings
+from api.slots import AnswerSlots
 from index.hybrid import HybridIndex
 from qa.conversation import InMemoryConversationStore
 from qa.pipeline import AnswerEngine
@@ -43,9 +43,11 @@ class AppState:
     holder: EngineHolder
     conversations: InMemoryConversationStore
     metrics: Metrics
-    answer_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    answer_slots: AnswerSlots = field(default_factory=lambda: AnswerSlots(2, 64, 15.0))
+    index_problem: str | None = None  # why the index on disk cannot be (re)loaded, if it cannot
     reloader: Any = None  # api.reload.IndexReloader, set by the app factory
     writer: Any = None  # index.builder.IndexWriter, created on the first upload
+    writer_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def get_state(request: Request) -> AppState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -14,6 +15,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+access = logging.getLogger("guideqa.access")
 
 
 class Metrics:
@@ -59,9 +62,24 @@ class Metrics:
             request: Request, call_next: Callable[[Request], Awaitable[Response]]
         ) -> Response:
             start = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            name = getattr(route, "path", "unmatched")
-            self.requests.labels(name, request.method, str(response.status_code)).inc()
-            self.latency.labels(name).observe(time.perf_counter() - start)
-            return response
+            status = 500  # an exception that escapes is answered 500 by the outer layer
+            try:
+                response = await call_next(request)
+                status = response.status_code
+                return response
+            finally:
+                route = request.scope.get("route")
+                name = getattr(route, "path", "unmatched")
+                elapsed = time.perf_counter() - start
+                self.requests.labels(name, request.method, str(status)).inc()
+                self.latency.labels(name).observe(elapsed)
+                access.info(
+                    "request",
+                    extra={
+                        "request_id": getattr(request.state, "request_id", None),
+                        "method": request.method,
+                        "route": name,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 1),
+                    },
+                )

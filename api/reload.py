@@ -1,4 +1,8 @@
-"""Hot swap: notice a newly published index version and serve it from the next request on."""
+"""Hot swap: notice a newly published index version and serve it from the next request on.
+
+The poller also watches the served version on disk. When it disappears or a newly published
+version cannot be loaded, the service keeps answering from the index in memory, `/readyz`
+reports not ready with the reason, and the poller backs off instead of logging every second."""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import logging
 import threading
 
 from api.deps import AppState
+from index.errors import IndexCorruptError
 from index.hybrid import HybridIndex, settings_id
-from index.versions import current_version, current_version_dir
+from index.versions import current_version, version_problem, versions_dir
 from qa.pipeline import AnswerEngine
 
 log = logging.getLogger("guideqa.api")
+MAX_BACKOFF_SECONDS = 60.0
 
 
 class IndexReloader:
@@ -23,15 +29,21 @@ class IndexReloader:
         self._thread: threading.Thread | None = None
 
     def check(self) -> bool:
-        """Swap in the published version if it is not the one served; True if swapped."""
+        """Swap in the published version if it is not the one served; True if swapped.
+        Raises when the published version cannot be loaded (the served one stays)."""
         with self._lock:  # one load at a time; requests keep using the old engine meanwhile
             settings = self.state.settings
+            root = settings.index.directory
             served = self.state.holder.engine
-            published = current_version(settings.index.directory)
+            published = current_version(root)
             if published is None or published == served.index.version:
                 return False
+            folder = versions_dir(root) / published
+            problem = version_problem(folder)
+            if problem is not None:
+                raise IndexCorruptError(f"published version {published} is broken: {problem}")
             index = HybridIndex(
-                current_version_dir(settings.index.directory),
+                folder,
                 settings.index,
                 served.index.embedder,
                 settings_id(settings.embedding, settings.chunking),
@@ -42,13 +54,30 @@ class IndexReloader:
             log.info("now serving index %s (was %s)", index.version, served.index.version)
             return True
 
+    def poll(self) -> bool:
+        """One poll: swap if a new version is published, and record whether the index on disk
+        is healthy in `state.index_problem`. True when healthy."""
+        served = self.state.holder.engine.index.version
+        try:
+            self.check()
+            served = self.state.holder.engine.index.version
+            folder = versions_dir(self.state.settings.index.directory) / served
+            problem = version_problem(folder)
+            reason = None if problem is None else f"served version {served} on disk: {problem}"
+        except Exception as exc:  # a bad version on disk must not stop the service
+            reason = f"{exc}"
+        if reason is not None:
+            reason = f"{reason}; answering from index {served} in memory"
+        if reason != self.state.index_problem:
+            log.log(logging.ERROR if reason else logging.INFO, "index %s", reason or "healthy")
+        self.state.index_problem = reason
+        return reason is None
+
     def _run(self) -> None:
-        interval = self.state.settings.server.reload_interval_seconds
+        base = self.state.settings.server.reload_interval_seconds
+        interval = base
         while not self._stop.wait(interval):
-            try:
-                self.check()
-            except Exception as exc:  # a bad version must not stop the service
-                log.error("could not load the published index: %s", exc)
+            interval = next_interval(self.poll(), interval, base)
 
     def start(self) -> None:
         """Poll in a daemon thread."""
@@ -60,3 +89,9 @@ class IndexReloader:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def next_interval(healthy: bool, current: float, base: float) -> float:
+    """The next poll: at the base interval while healthy; doubling up to a minute while the
+    index on disk stays broken (an operator is needed, not a log line every second)."""
+    return base if healthy else min(current * 2, MAX_BACKOFF_SECONDS)

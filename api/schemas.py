@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.models import Document, SourceKind
+from ingest.models import DOC_ID_PATTERN, Document, SourceKind
+
+
+class Problem(BaseModel):
+    """An error as problem details (RFC 9457): what failed, for which input, what to do."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, answered as application/problem+json. Every route
+    may also answer 429 (rate limit)."""
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {status: {"model": Problem, "content": content} for status in sorted({*statuses, 429})}
+
+
+# a document id in a URL path: the one pattern of ingest.models, checked before any lookup
+DocId = Annotated[str, Path(pattern=DOC_ID_PATTERN, description="a document id")]
 
 
 class AskRequest(BaseModel):
@@ -24,12 +47,19 @@ class AskRequest(BaseModel):
 
     question: str = Field(description="free-text clinical question")
     conversation_id: str | None = Field(default=None, description="continue this conversation")
-    kinds: list[SourceKind] | None = Field(default=None, description="source kinds to search")
+    kinds: list[SourceKind] | None = Field(
+        default=None, max_length=3, description="source kinds to search (at most 3, no repeats)"
+    )
     explain: bool = Field(
         default=False,
         description="include, per statement, the score breakdown and why it was chosen, and "
         "the rejected candidates with the reason",
     )
+
+    @field_validator("kinds")
+    @classmethod
+    def _distinct(cls, kinds: list[SourceKind] | None) -> list[SourceKind] | None:
+        return list(dict.fromkeys(kinds)) if kinds else kinds
 
 
 class TurnOut(BaseModel):
@@ -120,9 +150,12 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    """Readiness: the index that is loaded."""
+    """Readiness: the index that is loaded, and why the service is not ready when it is not."""
 
     status: str
+    reason: str | None = Field(
+        default=None, description="why not ready (answers still come from the index in memory)"
+    )
     index_version: str
     documents: int
     chunks: int

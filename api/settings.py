@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.settings import IndexSettings
-from ingest.settings import ChunkingSettings, EmbeddingSettings
+from ingest.settings import ChunkingSettings, EmbeddingSettings, IngestLimits
 from qa.settings import QASettings
 
 
@@ -43,6 +43,41 @@ class ServerSettings(BaseModel):
     )
     reload_interval_seconds: float = Field(default=1.0, description="index version poll")
     write_wait_seconds: float = Field(default=30.0, description="wait for another writer")
+    max_ask_body_bytes: int = Field(default=16_384, gt=0, description="body limit of /v1/ask")
+    max_body_bytes: int = Field(default=65_536, gt=0, description="body limit of other routes")
+    rate_limit_per_minute: float = Field(
+        default=600.0, gt=0, description="requests per minute per client address"
+    )
+    rate_limit_burst: int = Field(default=120, gt=0, description="requests a client may burst")
+    rate_limit_exempt: tuple[str, ...] = Field(
+        default=(), description="client addresses without a rate limit (e.g. a load balancer)"
+    )
+    max_queued_answers: int = Field(
+        default=64, ge=0, description="answers waiting for a free slot; more get 503"
+    )
+    queue_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="how long an answer waits for a slot before a 503"
+    )
+    max_turns: int = Field(default=50, gt=0, description="turns per conversation")
+    upload_parse_seconds: float = Field(
+        default=180.0, gt=0, description="time to parse one upload before giving up"
+    )
+    timeout_keep_alive: int = Field(default=5, gt=0, description="idle keep-alive, seconds")
+    max_header_bytes: int = Field(
+        default=16_384, gt=0, description="request line and headers; larger get 431/400"
+    )
+    limit_concurrency: int = Field(
+        default=256, gt=0, description="connections served at once; more get 503"
+    )
+    malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="glibc malloc arenas of the server process (0: glibc's default); more "
+        "arenas hold on to memory freed by index swaps",
+    )
+    min_token_length: int = Field(
+        default=16, ge=1, description="a shorter GUIDEQA_API_TOKEN leaves writes disabled"
+    )
 
 
 class Settings(BaseSettings):
@@ -58,9 +93,17 @@ class Settings(BaseSettings):
     )
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    ingest: IngestLimits = Field(default_factory=IngestLimits)
     index: IndexSettings = Field(default_factory=IndexSettings)
     qa: QASettings = Field(default_factory=QASettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+
+    def write_token(self) -> str | None:
+        """The token that enables the write endpoints: none when unset, empty or too short."""
+        if self.api_token is None:
+            return None
+        token = self.api_token.get_secret_value().strip()
+        return token if len(token) >= self.server.min_token_length else None
 
     def resolved(self) -> Settings:
         """A copy where GUIDEQA_INDEX_DIR (or --index) has been applied to the index section."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
+import shutil
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from index.dense import DenseIndex, build_faiss
+from index.errors import IndexCorruptError, IndexWriteError
 from index.hybrid import settings_id
 from index.lexical import LexicalIndex
 from index.models import IndexManifest
@@ -23,10 +27,12 @@ from index.versions import (
     MANIFEST,
     collect_garbage,
     current_version,
+    current_version_dir,
     new_build_dir,
     next_version_name,
     publish,
     read_manifest,
+    version_problem,
     versions_dir,
     write_json,
     write_lock,
@@ -39,6 +45,7 @@ from ingest.settings import ChunkingSettings, EmbeddingSettings
 
 Progress = Callable[[int, int], None]
 CRASH_ENV = "GUIDEQA_CRASH_AT"  # test hook: kill the process at a named build step
+log = logging.getLogger("guideqa.index")
 
 
 @dataclass(frozen=True)
@@ -72,10 +79,13 @@ def _checkpoint(step: str) -> None:
 
 
 def _load_previous(root: Path, expected_id: str) -> _Previous:
-    name = current_version(root)
-    if name is None:
+    if current_version(root) is None:
         return _Previous({}, {}, {})
-    folder = versions_dir(root) / name
+    try:  # a broken CURRENT falls back to the newest intact version, loudly
+        folder = current_version_dir(root)
+    except IndexCorruptError as exc:
+        log.warning("nothing can be reused: %s", exc)
+        return _Previous({}, {}, {})
     if read_manifest(folder).settings_id != expected_id:
         return _Previous({}, {}, {})  # built with other settings: nothing can be reused
     store = MetadataStore(folder / "store.sqlite")
@@ -88,6 +98,18 @@ def _load_previous(root: Path, expected_id: str) -> _Previous:
         previous.vectors[doc.doc_id] = vectors[rows]
     store.close()
     return previous
+
+
+def _write_failure(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _published_intact(root: Path) -> bool:
+    """Whether CURRENT names a complete version (else even an unchanged corpus is published)."""
+    name = current_version(root)
+    return name is not None and version_problem(versions_dir(root) / name) is None
 
 
 def corpus_hash(documents: Sequence[Document]) -> str:
@@ -135,18 +157,27 @@ class IndexWriter:
             plan = _plan(previous, documents, prune, scanned_sources, set(remove))
             _checkpoint("before_embed")
             final_docs = plan.final_documents
-            if not plan.touches_index and current_version(root) is not None:
+            if not plan.touches_index and _published_intact(root):
                 return plan.summary(None, failures, time.perf_counter() - started, previous)
             chunks, vectors, embedded = self._chunks_and_vectors(
                 final_docs, previous, plan, progress
             )
             name = next_version_name(root)
             build = new_build_dir(root, name)
-            manifest = self._write_version(
-                build, name, final_docs, chunks, vectors, embedded, source_fingerprint, started
-            )
-            _checkpoint("before_publish")
-            publish(root, build, name)
+            try:
+                manifest = self._write_version(
+                    build, name, final_docs, chunks, vectors, embedded, source_fingerprint, started
+                )
+                _checkpoint("before_publish")
+                publish(root, build, name)
+            # disk full, read-only, quota: SQLite, numpy and faiss each report it their own way
+            except (OSError, sqlite3.Error, RuntimeError) as exc:
+                shutil.rmtree(build, ignore_errors=True)
+                raise IndexWriteError(
+                    f"could not write index version {name} at {root} ({_write_failure(exc)}); "
+                    f"the published version {current_version(root) or '(none)'} is unchanged: "
+                    "free disk space and run this again"
+                ) from exc
             collect_garbage(root, self.index.keep_versions)
         summary = plan.summary(name, failures, time.perf_counter() - started, previous)
         return IngestSummary(

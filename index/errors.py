@@ -19,3 +19,8 @@ class IndexBusyError(GuideQAError):
 
 class IndexCorruptError(GuideQAError):
     """A published index version is missing files or cannot be read."""
+
+
+class IndexWriteError(GuideQAError):
+    """A new index version could not be written (disk full, read-only, ...); the published
+    version is unchanged."""

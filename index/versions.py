@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -22,6 +23,9 @@ from index.models import IndexManifest
 
 MANIFEST = "manifest.json"
 _BUILD_PREFIX = ".build-"
+# what a complete version holds besides its manifest
+VERSION_FILES = ("store.sqlite", "vectors.npy", "dense.faiss", "bm25")
+log = logging.getLogger("guideqa.index")
 
 
 def versions_dir(root: Path) -> Path:
@@ -39,16 +43,61 @@ def current_version(root: Path) -> str | None:
 
 
 def current_version_dir(root: Path) -> Path:
-    """Directory of the published version; a clear error when there is none."""
+    """Directory of the published version; a clear error when there is none.
+
+    When CURRENT names a version that is missing or broken, the newest good version is used
+    instead, with a warning, so that serving and `guideqa build --rebuild` still work."""
     name = current_version(root)
     if name is None:
         raise IndexNotFoundError(
             f"no index at {root}: build one with `guideqa ingest PATH` or `make run`"
         )
-    path = versions_dir(root) / name
-    if not (path / MANIFEST).exists():
-        raise IndexCorruptError(f"index version {name} at {root} is missing its manifest")
-    return path
+    folder = versions_dir(root) / name
+    problem = version_problem(folder)
+    if problem is None:
+        return folder
+    fallback = newest_good_version(root)
+    if fallback is None:
+        raise IndexCorruptError(
+            f"index version {name} at {root} is broken ({problem}) and no other version is "
+            "intact: run `guideqa build --rebuild`"
+        )
+    log.warning(
+        "index version %s at %s is broken (%s); using %s, the newest intact version. "
+        "Run `guideqa build --rebuild` to publish a new one.",
+        name,
+        root,
+        problem,
+        fallback.name,
+    )
+    return fallback
+
+
+def version_problem(folder: Path) -> str | None:
+    """Why a version folder cannot be served, or None when it is complete and readable."""
+    try:
+        if not folder.is_dir():
+            return "its folder is missing"
+        missing = [f for f in (MANIFEST, *VERSION_FILES) if not (folder / f).exists()]
+        if missing:
+            return f"missing {', '.join(missing)}"
+        read_manifest(folder)
+    except (OSError, IndexCorruptError) as exc:
+        return str(exc)
+    return None
+
+
+def newest_good_version(root: Path) -> Path | None:
+    """The newest complete, readable version folder, if any."""
+    folder = versions_dir(root)
+    try:
+        names = sorted(
+            (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            reverse=True,
+        )
+    except OSError:
+        return None
+    return next((p for p in names if version_problem(p) is None), None)
 
 
 def read_manifest(version_dir: Path) -> IndexManifest:
@@ -65,7 +114,7 @@ def list_versions(root: Path) -> list[IndexManifest]:
     if not folder.exists():
         return []
     names = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return [read_manifest(p) for p in names if (p / MANIFEST).exists()]
+    return [read_manifest(p) for p in names if version_problem(p) is None]
 
 
 def next_version_name(root: Path) -> str:
@@ -126,8 +175,22 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_tree(folder: Path) -> None:
+    """Flush every file under `folder` to disk, then every directory, deepest first, so that
+    a crash after the rename can never publish a version whose data is still in cache."""
+    for directory, _, files in os.walk(folder, topdown=False):
+        for name in files:
+            fd = os.open(Path(directory) / name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(directory))
+
+
 def publish(root: Path, build_dir: Path, name: str) -> Path:
-    """Rename the finished build into place, then switch CURRENT to it atomically."""
+    """Flush the finished build, rename it into place, then switch CURRENT to it atomically."""
+    fsync_tree(build_dir)
     final = versions_dir(root) / name
     os.rename(build_dir, final)
     _fsync_dir(versions_dir(root))

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# One pattern for document ids everywhere (files, uploads, URLs of the API): no slashes, no
+# spaces, nothing a path or a shell would read differently.
+DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+_DOC_ID = re.compile(DOC_ID_PATTERN)
+
+
+def check_doc_id(value: str) -> str:
+    """A valid document id, or a ValueError that says what is allowed."""
+    if not _DOC_ID.match(value):
+        raise ValueError(
+            f"invalid document id {value!r}: use letters, digits, '.', '_' and '-' "
+            "(up to 200, starting with a letter or digit)"
+        )
+    return value
+
+
+def check_url(value: str | None) -> str | None:
+    """Only http(s) links: a javascript: or file: link must never reach a page."""
+    if value is not None and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
+        raise ValueError(f"invalid url {value!r}: only http:// and https:// links are accepted")
+    return value
 
 
 class SourceKind(StrEnum):
@@ -132,6 +155,21 @@ class Document(_Frozen):
     mesh_terms: tuple[str, ...] = ()
     partial: bool = False
     sections: tuple[Section, ...] = ()
+
+    @field_validator("doc_id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return check_doc_id(value)
+
+    @field_validator("supersedes")
+    @classmethod
+    def _valid_ids(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_doc_id(v) for v in values)
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        return check_url(value)
 
     @property
     def text_length(self) -> int:

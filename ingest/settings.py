@@ -66,3 +66,26 @@ class ChunkingSettings(BaseModel):
             "overlap_tokens": self.overlap_tokens,
             "ingest_format": INGEST_FORMAT_VERSION,
         }
+
+
+class IngestLimits(BaseModel):
+    """What one file may cost to read: hostile or broken files stop at these, with a clear
+    error naming the file and the limit (GUIDEQA_INGEST__MAX_PDF_PAGES=...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_pdf_pages: int = Field(default=2000, gt=0, description="pages read from one PDF")
+    max_seconds: float = Field(default=120.0, gt=0, description="time to parse one file")
+    max_chars: int = Field(
+        default=20_000_000, gt=0, description="characters of text taken from one file"
+    )
+    max_zip_members: int = Field(default=1000, gt=0, description="files inside one zip")
+    max_member_bytes: int = Field(
+        default=1_000_000_000, gt=0, description="uncompressed size of one zip member"
+    )
+    max_zip_bytes: int = Field(
+        default=4_000_000_000, gt=0, description="uncompressed size of a whole zip"
+    )
+    max_zip_ratio: float = Field(
+        default=200.0, gt=1, description="uncompressed / compressed size of a zip member"
+    )

@@ -52,9 +52,7 @@ def build_table(caption: str | None, rows: list[list[Cell]], header_rows: int = 
 
 def _looks_like_headers(first: list[Cell], rest: list[list[Cell]]) -> bool:
     """Short labels without numbers ('Age', 'Dose') above rows that hold numbers."""
-    short = all(
-        len(c.text.split()) <= 4 and not any(ch.isdigit() for ch in c.text) for c in first
-    )
+    short = all(len(c.text.split()) <= 4 and not any(ch.isdigit() for ch in c.text) for c in first)
     numbers = any(any(ch.isdigit() for ch in c.text) for row in rest for c in row)
     return len(first) > 1 and short and numbers
 

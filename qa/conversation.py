@@ -18,6 +18,10 @@ class ConversationNotFoundError(GuideQAError):
     """The conversation id is unknown or has expired."""
 
 
+class ConversationFullError(GuideQAError):
+    """The conversation has reached its turn limit."""
+
+
 @dataclass(frozen=True)
 class Turn:
     """One question and how it was understood and answered."""
@@ -43,6 +47,8 @@ class Conversation:
 class ConversationStore(Protocol):
     """Where conversations live between requests."""
 
+    max_turns: int
+
     def create(self) -> Conversation:
         """A new, empty conversation."""
         ...
@@ -59,9 +65,12 @@ class ConversationStore(Protocol):
 class InMemoryConversationStore:
     """LRU store with an idle timeout; safe across request threads."""
 
-    def __init__(self, max_conversations: int = 1000, idle_seconds: float = 3600.0) -> None:
+    def __init__(
+        self, max_conversations: int = 1000, idle_seconds: float = 3600.0, max_turns: int = 50
+    ) -> None:
         self.max_conversations = max_conversations
         self.idle_seconds = idle_seconds
+        self.max_turns = max_turns
         self._items: OrderedDict[str, Conversation] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -101,9 +110,10 @@ class InMemoryConversationStore:
 class FileConversationStore:
     """One conversation kept in a JSON file, so CLI follow-ups work across processes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_turns: int = 50) -> None:
         self.path = path
         self.conversation_id = path.stem
+        self.max_turns = max_turns
 
     def _load(self) -> Conversation:
         conversation = Conversation(self.conversation_id)
@@ -136,3 +146,12 @@ class FileConversationStore:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
         tmp.replace(self.path)
+
+
+def check_room(conversation: Conversation, max_turns: int) -> None:
+    """Refuse another turn once a conversation has reached its limit."""
+    if len(conversation.turns) >= max_turns:
+        raise ConversationFullError(
+            f"conversation {conversation.conversation_id!r} has reached its limit of {max_turns} "
+            "turns; start a new conversation"
+        )

@@ -12,7 +12,7 @@ from ingest.errors import GuideQAError
 from ingest.models import Document, SectionRole, SourceKind
 from qa.bottom_line import KIND_ORDER, choose_bottom_line
 from qa.compose import Composer, CompositionInput, ExtractiveComposer
-from qa.conversation import ConversationStore, InMemoryConversationStore, Turn
+from qa.conversation import ConversationStore, InMemoryConversationStore, Turn, check_room
 from qa.drugs import DrugLexicon
 from qa.evidence import EvidencePool, boxed_warning, explanation
 from qa.followup import focus_of, needs_context, resolve, topic_of
@@ -31,10 +31,12 @@ from qa.understanding import (
 )
 from qa.weights import study_design
 
-MAX_QUESTION_CHARS = 2000
+
+class InvalidQuestionError(GuideQAError):
+    """The question cannot be answered as asked (empty, or over the length limit)."""
 
 
-class EmptyQuestionError(GuideQAError):
+class EmptyQuestionError(InvalidQuestionError):
     """The question has no words to search for."""
 
 
@@ -99,6 +101,11 @@ class AnswerEngine(Generic[Source]):
         started = time.perf_counter()
         if not question or not question.strip():
             raise EmptyQuestionError("the question is empty: type a clinical question")
+        if len(question.strip()) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question has {len(question.strip())} characters; the limit is "
+                f"{self.settings.max_question_chars}: ask it in fewer words"
+            )
         interpretation = self._interpret(question.strip(), conversation_id)
         analysis = self.analyse(interpretation.text)
         timings = {"understand": _ms(started)}
@@ -135,11 +142,16 @@ class AnswerEngine(Generic[Source]):
         if conversation_id is None:
             return _Interpretation(question, self.conversations.create().conversation_id)
         conversation = self.conversations.get(conversation_id)
+        check_room(conversation, self.conversations.max_turns)
         generic = self.knowledge.question_words
         if conversation.turns and needs_context(question, self.drugs.find, generic):
             has_aspect = classify_intent(question, self.knowledge) is not Intent.GENERAL
             text = resolve(
-                question, conversation.turns[-1], self.drugs.find, has_aspect, MAX_QUESTION_CHARS
+                question,
+                conversation.turns[-1],
+                self.drugs.find,
+                has_aspect,
+                self.settings.max_question_chars,
             )
             return _Interpretation(text, conversation_id)
         return _Interpretation(question, conversation_id)

@@ -14,6 +14,11 @@ class QASettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     candidates_per_kind: int = Field(default=8, description="passages retrieved per source kind")
+    max_question_chars: int = Field(
+        default=2000,
+        gt=0,
+        description="longest question accepted; a rewritten follow-up is capped at it too",
+    )
     section_passages: int = Field(
         default=4,
         description="passages added from the asked drug's label sections that answer the "

@@ -10,11 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, StateDep
 from api.problems import ApiProblem
-from api.schemas import AskRequest, ConversationOut, TurnOut
+from api.schemas import AskRequest, ConversationOut, TurnOut, problem_responses
 from qa.models import Answer
 from qa.render import render_markdown
 
-router = APIRouter(prefix="/v1", tags=["answers"])
+router = APIRouter(prefix="/v1", tags=["answers"], responses=problem_responses())
 log = logging.getLogger("guideqa.api")
 
 
@@ -32,7 +32,10 @@ def _require_json(request: Request) -> None:
     "/ask",
     response_model=Answer,
     dependencies=[Depends(_require_json)],
-    responses={200: {"content": {"text/markdown": {}}}, 400: {}, 404: {}, 415: {}, 422: {}},
+    responses={
+        200: {"content": {"text/markdown": {}}},
+        **problem_responses(400, 404, 409, 413, 415, 422, 503),
+    },
     summary="Answer a clinical question (a follow-up when conversation_id is given)",
 )
 async def ask(
@@ -49,9 +52,11 @@ async def ask(
             f"the question has {len(question)} characters; the limit is {limit}",
         )
     if state.settings.server.log_questions:
-        log.info("question: %s", question)
+        log.info("question", extra={"question": question})
     kinds = tuple(body.kinds or ())
-    async with state.answer_slots:  # CPU-bound: in a worker thread, a bounded number at once
+    async with state.answer_slots.slot():  # CPU-bound: worker threads, a bounded number
+        if await request.is_disconnected():  # the client left while waiting: do no work
+            raise ApiProblem(499, "Client closed request", "the client disconnected")
         answer = await run_in_threadpool(
             engine.ask, question, body.conversation_id, kinds, body.explain
         )
@@ -66,7 +71,7 @@ async def ask(
 @router.get(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
-    responses={404: {}},
+    responses=problem_responses(404),
     summary="The turns of a conversation so far",
 )
 def conversation(conversation_id: str, state: StateDep) -> ConversationOut:

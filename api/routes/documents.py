@@ -8,11 +8,18 @@ from fastapi import APIRouter, Query
 
 from api.deps import EngineDep
 from api.problems import ApiProblem
-from api.schemas import DocumentDetail, DocumentPage, DocumentSummary, SectionOut
+from api.schemas import (
+    DocId,
+    DocumentDetail,
+    DocumentPage,
+    DocumentSummary,
+    SectionOut,
+    problem_responses,
+)
 from index.supersession import supersession
 from ingest.models import Document, SourceKind
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=problem_responses())
 
 
 def _superseded_by(documents: tuple[Document, ...]) -> dict[str, list[str]]:
@@ -23,7 +30,12 @@ def _superseded_by(documents: tuple[Document, ...]) -> dict[str, list[str]]:
     return relation
 
 
-@router.get("", response_model=DocumentPage, summary="List indexed documents")
+@router.get(
+    "",
+    response_model=DocumentPage,
+    responses=problem_responses(422),
+    summary="List indexed documents",
+)
 def list_documents(
     engine: EngineDep,
     kind: SourceKind | None = None,
@@ -51,10 +63,10 @@ def list_documents(
 @router.get(
     "/{doc_id}",
     response_model=DocumentDetail,
-    responses={404: {}},
+    responses=problem_responses(404, 422),
     summary="A document's metadata, sections and versions",
 )
-def get_document(doc_id: str, engine: EngineDep) -> DocumentDetail:
+def get_document(doc_id: DocId, engine: EngineDep) -> DocumentDetail:
     documents = engine.index.documents
     doc = engine.index.store.document(doc_id)
     if doc is None:

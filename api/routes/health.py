@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import StateDep
-from api.schemas import Health, Ready
+from api.schemas import Health, Ready, problem_responses
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=problem_responses())
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
@@ -15,11 +15,20 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Ready, summary="The index is loaded: version and counts")
-def readyz(state: StateDep) -> Ready:
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    summary="The index is loaded: version and counts",
+    responses={503: {"model": Ready, "description": "the index on disk needs an operator"}},
+)
+def readyz(state: StateDep, response: Response) -> Ready:
     manifest = state.holder.engine.index.manifest
+    problem = state.index_problem
+    if problem is not None:
+        response.status_code = 503
     return Ready(
-        status="ready",
+        status="ready" if problem is None else "not ready",
+        reason=problem,
         index_version=manifest.version,
         documents=manifest.documents,
         chunks=manifest.chunks,

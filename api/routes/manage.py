@@ -1,10 +1,15 @@
-"""Write endpoints (upload, delete) behind a bearer token, and the index version listing."""
+"""Write endpoints (upload, delete) behind a bearer token, and the index version listing.
+
+Every write is checked before it changes anything: the token before the body is read (see
+api/guards.py), the size while it streams, the file while it is parsed (in a worker thread, with
+a time limit), and whether it would replace or hide an indexed document (only with
+replace=true). Every write is recorded in the audit log."""
 
 from __future__ import annotations
 
-import hmac
-import os
+import asyncio
 import re
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -12,17 +17,23 @@ from fastapi import APIRouter, Depends, Form, Header, Request, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from api.audit import AuditLog
 from api.deps import StateDep
+from api.guards import check_bearer, token_fingerprint
 from api.problems import ApiProblem
 from api.runtime import index_writer
+from api.schemas import DocId, problem_responses
+from index.builder import IndexWriter
 from index.models import IndexManifest
+from index.supersession import supersession
 from index.versions import current_version, list_versions
 from ingest.errors import IngestError
-from ingest.loaders import load_file
+from ingest.loaders import default_loaders, load_file
 from ingest.loaders.base import SourceMetadata, apply_metadata
-from ingest.models import SourceKind
+from ingest.models import Document, SourceKind
+from ingest.settings import IngestLimits
 
-router = APIRouter(tags=["index"])
+router = APIRouter(tags=["index"], responses=problem_responses())
 
 
 class UploadedDocument(BaseModel):
@@ -40,6 +51,7 @@ class UploadResult(BaseModel):
     index_version: str | None
     documents: list[UploadedDocument] = []
     removed: list[str] = []
+    replaced: list[str] = []
 
 
 class IndexVersions(BaseModel):
@@ -50,19 +62,13 @@ class IndexVersions(BaseModel):
 
 
 def require_token(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Bearer-token check; the write endpoints are off when no token is configured."""
-    token = state.settings.api_token
-    if token is None:
-        raise ApiProblem(
-            403,
-            "Write endpoints disabled",
-            "set GUIDEQA_API_TOKEN on the server to enable uploads and deletions",
-        )
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given, token.get_secret_value()):
-        raise ApiProblem(
-            401, "Unauthorized", "send the API token as 'Authorization: Bearer <token>'"
-        )
+    """Bearer-token check (also done before the body is read); writes are off without a token
+    of at least GUIDEQA_SERVER__MIN_TOKEN_LENGTH characters."""
+    failed = check_bearer(authorization, state.settings.write_token())
+    if failed is not None:
+        status, detail = failed
+        title = "Unauthorized" if status == 401 else "Write endpoints disabled"
+        raise ApiProblem(status, title, detail)
 
 
 Authorized = Depends(require_token)
@@ -70,18 +76,21 @@ Authorized = Depends(require_token)
 
 def _safe_name(filename: str) -> str:
     name = Path(filename).name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".") or "upload"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")[:120] or "upload"
 
 
-async def _save_upload(request: Request, file: UploadFile, state: StateDep) -> Path:
+def uploads_dir(state: StateDep) -> Path:
+    """Where uploaded files are kept (absolute, so that a later `--prune` run finds them)."""
+    return (state.settings.index.directory / "uploads").resolve()
+
+
+def _audit(state: StateDep) -> AuditLog:
+    return AuditLog(state.settings.index.directory.resolve() / "audit.jsonl")
+
+
+async def _save_upload(file: UploadFile, state: StateDep) -> Path:
+    """Stream the upload to a uniquely named file, counting bytes; nothing is kept on error."""
     server = state.settings.server
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > server.max_upload_bytes + 64 * 1024:
-        raise ApiProblem(
-            413,
-            "Upload too large",
-            f"the limit is {server.max_upload_bytes} bytes; this upload is {declared}",
-        )
     name = _safe_name(file.filename or "")
     suffix = "".join(Path(name).suffixes[-2:]).lower()
     if not any(suffix.endswith(t) for t in server.upload_types):
@@ -90,35 +99,69 @@ async def _save_upload(request: Request, file: UploadFile, state: StateDep) -> P
             "Unsupported file type",
             f"{name}: accepted types are {', '.join(server.upload_types)}",
         )
-    folder = state.settings.index.directory / "uploads"
+    folder = uploads_dir(state)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.{os.getpid()}.part"
+    target = folder / f"{uuid.uuid4().hex[:12]}-{name}"
     size = 0
-    with tmp.open("wb") as out:
-        while chunk := await file.read(1024 * 1024):
-            size += len(chunk)
-            if size > server.max_upload_bytes:
-                out.close()
-                tmp.unlink(missing_ok=True)
-                raise ApiProblem(
-                    413, "Upload too large", f"the limit is {server.max_upload_bytes} bytes"
-                )
-            out.write(chunk)
-    if size == 0:
-        tmp.unlink(missing_ok=True)
-        raise ApiProblem(422, "Empty upload", f"{name} is empty")
-    return tmp
+    try:
+        with target.open("xb") as out:
+            while chunk := await file.read(1024 * 1024):
+                size += len(chunk)
+                if size > server.max_upload_bytes:
+                    raise ApiProblem(
+                        413, "Upload too large", f"the limit is {server.max_upload_bytes} bytes"
+                    )
+                out.write(chunk)
+        if size == 0:
+            raise ApiProblem(422, "Empty upload", f"{name} is empty")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
 
 
-def _writer(state: StateDep):  # type: ignore[no-untyped-def]
-    writer = getattr(state, "writer", None)
-    if writer is None:  # loaded on the first write only: it holds an ingest embedder
-        index_settings = state.settings.index.model_copy(
-            update={"lock_timeout_s": state.settings.server.write_wait_seconds}
+def _parse(path: Path, meta: SourceMetadata, original: str, limits: IngestLimits) -> list[Document]:
+    documents = load_file(path, default_loaders(limits))
+    if meta.id and len(documents) > 1:
+        raise ApiProblem(
+            422,
+            "Id for several documents",
+            f"{original} holds {len(documents)} documents; an id names one: leave id out",
         )
-        writer = index_writer(state.settings.model_copy(update={"index": index_settings}))
-        state.writer = writer
+    return [apply_metadata(d, meta) for d in documents]
+
+
+def _displaced(state: StateDep, documents: list[Document]) -> list[str]:
+    """Indexed documents the upload would replace (same id) or hide (supersedes, series)."""
+    indexed = state.holder.engine.index.documents
+    ids = {d.doc_id for d in indexed}
+    hit = [d.doc_id for d in documents if d.doc_id in ids]
+    merged = {d.doc_id: d for d in (*indexed, *documents)}
+    hidden = supersession(tuple(merged.values()))
+    for doc in documents:
+        hit += [old for old in hidden.get(doc.doc_id, ()) if old in ids]
+    return sorted(set(hit))
+
+
+def _writer(state: StateDep) -> IndexWriter:
+    with state.writer_lock:  # two first uploads must not load the model twice
+        if state.writer is None:  # loaded on the first write only: it holds an ingest embedder
+            index_settings = state.settings.index.model_copy(
+                update={"lock_timeout_s": state.settings.server.write_wait_seconds}
+            )
+            state.writer = index_writer(state.settings.model_copy(update={"index": index_settings}))
+        writer: IndexWriter = state.writer
     return writer
+
+
+def _metadata(fields: dict[str, object]) -> SourceMetadata:
+    supersedes = str(fields.pop("supersedes") or "")
+    try:
+        return SourceMetadata.model_validate(
+            {**fields, "supersedes": [s.strip() for s in supersedes.split(",") if s.strip()]}
+        )
+    except ValueError as exc:
+        raise ApiProblem(422, "Invalid metadata", str(exc)) from exc
 
 
 @router.post(
@@ -126,7 +169,7 @@ def _writer(state: StateDep):  # type: ignore[no-untyped-def]
     response_model=UploadResult,
     status_code=201,
     dependencies=[Authorized],
-    responses={401: {}, 403: {}, 409: {}, 413: {}, 415: {}, 422: {}},
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 async def upload_document(
     request: Request,
@@ -138,72 +181,129 @@ async def upload_document(
     issuer: Annotated[str | None, Form()] = None,
     date: Annotated[str | None, Form(description="YYYY-MM-DD")] = None,
     version: Annotated[str | None, Form()] = None,
-    url: Annotated[str | None, Form()] = None,
+    url: Annotated[str | None, Form(description="http(s) only")] = None,
     licence: Annotated[str | None, Form()] = None,
     supersedes: Annotated[str | None, Form(description="ids, comma-separated")] = None,
     series_id: Annotated[str | None, Form()] = None,
+    replace: Annotated[
+        bool, Form(description="allow replacing or hiding indexed documents")
+    ] = False,
 ) -> UploadResult:
-    """Ingest one document incrementally and serve it from the next request on."""
+    """Ingest one file incrementally and serve it from the next request on."""
+    meta = _metadata(
+        {
+            "id": doc_id,
+            "kind": kind,
+            "title": title,
+            "issuer": issuer,
+            "date": date,
+            "version": version,
+            "url": url,
+            "licence": licence,
+            "series_id": series_id,
+            "supersedes": supersedes,
+        }
+    )
+    stored = await _save_upload(file, state)
+    original = _safe_name(file.filename or "")
     try:
-        meta = SourceMetadata.model_validate(
-            {
-                "id": doc_id,
-                "kind": kind,
-                "title": title,
-                "issuer": issuer,
-                "date": date,
-                "version": version,
-                "url": url,
-                "licence": licence,
-                "series_id": series_id,
-                "supersedes": [s.strip() for s in (supersedes or "").split(",") if s.strip()],
-            }
-        )
-    except ValueError as exc:
-        raise ApiProblem(422, "Invalid metadata", str(exc)) from exc
-    tmp = await _save_upload(request, file, state)
-    target = tmp.with_name(tmp.name.removeprefix(".").rsplit(".", 2)[0])
-    try:
-        documents = [apply_metadata(d, meta) for d in load_file(tmp.rename(target))]
-    except IngestError as exc:
-        target.unlink(missing_ok=True)
-        raise ApiProblem(
-            422, "Document could not be ingested", f"{file.filename}: {exc.reason}"
-        ) from exc
-    summary = await run_in_threadpool(_writer(state).ingest, documents)
+        documents = await _parse_in_worker(state, stored, meta, original)
+        displaced = _displaced(state, documents)
+        if displaced and not replace:
+            raise ApiProblem(
+                409,
+                "Would replace indexed documents",
+                f"{original} would replace or hide {', '.join(displaced)}; send replace=true "
+                "to do that",
+            )
+        writer = await run_in_threadpool(_writer, state)  # the first call loads a model
+        summary = await run_in_threadpool(writer.ingest, documents)
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
     await run_in_threadpool(state.reloader.check)
     index = state.holder.engine.index
-    return (
-        UploadResult(
-            index_version=index.version,
-            documents=[
-                UploadedDocument(
-                    doc_id=d.doc_id,
-                    title=d.title,
-                    version=d.version,
-                    chunks=len(index.store.rows_of_document(d.doc_id)),
-                )
-                for d in documents
-            ],
-        )
-        if summary
-        else UploadResult(index_version=index.version)
+    _audit(state).record(
+        "upload",
+        token=token_fingerprint(state.settings.write_token()),
+        client=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+        file=original,
+        documents=[d.doc_id for d in documents],
+        replaced=displaced,
+        index_version=index.version,
     )
+    uploaded = [
+        UploadedDocument(
+            doc_id=d.doc_id,
+            title=d.title,
+            version=d.version,
+            chunks=len(index.store.rows_of_document(d.doc_id)),
+        )
+        for d in documents
+    ]
+    return UploadResult(
+        index_version=index.version, documents=uploaded if summary else [], replaced=displaced
+    )
+
+
+async def _parse_in_worker(
+    state: StateDep, stored: Path, meta: SourceMetadata, original: str
+) -> list[Document]:
+    """Parse off the event loop, within the upload time limit."""
+    seconds = state.settings.server.upload_parse_seconds
+    # the loaders' own budget stops the worker thread too (a thread cannot be killed)
+    limits = state.settings.ingest.model_copy(
+        update={"max_seconds": min(seconds, state.settings.ingest.max_seconds)}
+    )
+    try:
+        return await asyncio.wait_for(
+            run_in_threadpool(_parse, stored, meta, original, limits), seconds
+        )
+    except TimeoutError:
+        raise ApiProblem(
+            422, "Document could not be ingested", f"{original}: parsing took over {seconds:g} s"
+        ) from None
+    except IngestError as exc:
+        raise ApiProblem(
+            422, "Document could not be ingested", f"{original}: {exc.reason}"
+        ) from exc
 
 
 @router.delete(
     "/v1/documents/{doc_id}",
     response_model=UploadResult,
     dependencies=[Authorized],
-    responses={401: {}, 403: {}, 404: {}, 409: {}},
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
-async def delete_document(doc_id: str, state: StateDep) -> UploadResult:
+async def delete_document(doc_id: DocId, request: Request, state: StateDep) -> UploadResult:
     """Remove one document; a new index version without it is published."""
-    if state.holder.engine.index.store.document(doc_id) is None:
+    document = state.holder.engine.index.store.document(doc_id)
+    if document is None:
         raise ApiProblem(404, "Unknown document", f"no document {doc_id!r} is indexed")
-    await run_in_threadpool(_writer(state).ingest, [], remove=[doc_id])
+    writer = await run_in_threadpool(_writer, state)
+    await run_in_threadpool(writer.ingest, [], remove=[doc_id])
     await run_in_threadpool(state.reloader.check)
-    return UploadResult(index_version=state.holder.engine.index.version, removed=[doc_id])
+    _remove_upload(state, document)
+    version = state.holder.engine.index.version
+    _audit(state).record(
+        "delete",
+        token=token_fingerprint(state.settings.write_token()),
+        client=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+        documents=[doc_id],
+        index_version=version,
+    )
+    return UploadResult(index_version=version, removed=[doc_id])
+
+
+def _remove_upload(state: StateDep, document: Document) -> None:
+    """Delete the uploaded file behind a removed document, once nothing else comes from it."""
+    source = Path(document.source_path)
+    if source.parent != uploads_dir(state):
+        return
+    if not any(d.source_path == document.source_path for d in state.holder.engine.index.documents):
+        source.unlink(missing_ok=True)
 
 
 @router.get("/v1/index", response_model=IndexVersions, summary="Index versions on disk")

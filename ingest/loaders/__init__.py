@@ -6,7 +6,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import EmptyDocumentError, IngestError, UnsupportedFormatError
+from pydantic import ValidationError
+
+from ingest.errors import CorruptFileError, EmptyDocumentError, IngestError, UnsupportedFormatError
 from ingest.loaders.base import Loader
 from ingest.loaders.markdown import MarkdownLoader
 from ingest.loaders.openfda import OpenFdaLoader
@@ -15,6 +17,7 @@ from ingest.loaders.pubmed import MedlineLoader, PubMedQaLoader, PubMedXmlLoader
 from ingest.loaders.spl import SplLoader
 from ingest.models import Document
 from ingest.sections import SectionKnowledge, assign_roles
+from ingest.settings import IngestLimits
 
 SUPPORTED = ".pdf .json .jsonl .ndjson .zip .xml .md .markdown .txt .nbib"
 # Files in a corpus folder that describe it rather than belong to it.
@@ -22,14 +25,15 @@ _NOT_SOURCES = ("readme", "manifest", "license", "licence", "copying")
 _HEAD_BYTES = 4096
 
 
-def default_loaders() -> list[Loader]:
+def default_loaders(limits: IngestLimits | None = None) -> list[Loader]:
     """Every loader, most specific first (PubMed/PubMedQA before generic JSON/XML/text)."""
+    limits = limits or IngestLimits()
     return [
-        PdfLoader(),
+        PdfLoader(limits),
         PubMedQaLoader(),
-        OpenFdaLoader(),
+        OpenFdaLoader(limits),
         PubMedXmlLoader(),
-        SplLoader(),
+        SplLoader(limits),
         MedlineLoader(),
         MarkdownLoader(),
     ]
@@ -57,7 +61,8 @@ def load_file(
     loaders: Sequence[Loader] | None = None,
     knowledge: SectionKnowledge | None = None,
 ) -> list[Document]:
-    """Detect the format of one file and load it, or raise a typed IngestError.
+    """Detect the format of one file and load it, or raise a typed IngestError: whatever a
+    parser raises on a hostile or broken file becomes an error naming the file.
 
     Every section leaves with its role and population (ingest/data/section_roles.yaml)."""
     if not path.exists():
@@ -69,12 +74,33 @@ def load_file(
     for loader in loaders or default_loaders():
         if loader.accepts(path, head):
             knowledge = knowledge or SectionKnowledge.load()
-            return [assign_roles(doc, knowledge) for doc in loader.load(path)]
+            return [assign_roles(doc, knowledge) for doc in _parse(loader, path)]
     raise UnsupportedFormatError(
         path,
         f"unsupported file type '{path.suffix or path.name}'",
         f"supported: {SUPPORTED} (openFDA/SPL/PubMed content is detected inside .json/.xml)",
     )
+
+
+def _parse(loader: Loader, path: Path) -> list[Document]:
+    try:
+        return loader.load(path)
+    except IngestError:
+        raise
+    except RecursionError as exc:
+        raise CorruptFileError(
+            path, "nested too deeply to parse", "is it a real document?"
+        ) from exc
+    except (ValidationError, ValueError) as exc:
+        raise CorruptFileError(path, f"invalid {loader.name} content ({_first_line(exc)})") from exc
+    except Exception as exc:  # any other parser failure on a hostile or broken file
+        raise CorruptFileError(
+            path, f"could not be parsed as {loader.name} ({type(exc).__name__}: {_first_line(exc)})"
+        ) from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 @dataclass(frozen=True)
@@ -86,12 +112,17 @@ class LoadReport:
     files_read: int
 
 
-def load_paths(paths: Sequence[Path], loaders: Sequence[Loader] | None = None) -> LoadReport:
+def load_paths(
+    paths: Sequence[Path],
+    loaders: Sequence[Loader] | None = None,
+    limits: IngestLimits | None = None,
+) -> LoadReport:
     """Load every file under the paths; a broken file is reported and the rest go on."""
     documents: list[Document] = []
     failures: list[IngestError] = []
     files = list(iter_source_files(paths))
     knowledge = SectionKnowledge.load()
+    loaders = loaders or default_loaders(limits)
     for path in files:
         try:
             documents.extend(load_file(path, loaders, knowledge))

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ingest.errors import CorruptFileError
-from ingest.models import Document, Section, SourceKind
+from ingest.models import Document, Section, SourceKind, check_doc_id, check_url
 
 # Small words allowed inside a title ("Recommendations for Use in Renal Impairment").
 TITLE_FUNCTION_WORDS = frozenset(
@@ -82,6 +82,16 @@ class SourceMetadata(BaseModel):
         if value is None:
             return []
         return [value] if isinstance(value, str) else value
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str | None) -> str | None:
+        return check_doc_id(value) if value is not None else None
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        return check_url(value)
 
     @field_validator("date", mode="before")
     @classmethod

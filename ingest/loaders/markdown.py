@@ -9,8 +9,8 @@ from ingest.errors import CorruptFileError, EmptyDocumentError
 from ingest.loaders.base import SourceMetadata, clean_text, parse_metadata, sha256_bytes
 from ingest.models import Document, Section
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_HEADING_START = re.compile(r"(#{1,6})[ \t]+(?=\S)")
 
 
 class MarkdownLoader:
@@ -23,8 +23,8 @@ class MarkdownLoader:
 
     def load(self, path: Path) -> list[Document]:
         raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
+        try:  # a byte-order mark and Windows line ends must not hide the front matter
+            text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             raise CorruptFileError(path, f"not UTF-8 text ({exc.reason})") from exc
         meta, body = split_front_matter(text, path)
@@ -47,11 +47,24 @@ def split_front_matter(text: str, path: Path) -> tuple[SourceMetadata, str]:
     return parse_metadata(match.group(1), path), text[match.end() :]
 
 
+def heading(line: str) -> tuple[int, str] | None:
+    """'## Title ##' -> (2, 'Title'); None for a line that is not an ATX heading. Linear in
+    the line's length (the regex it replaces backtracked on long runs of spaces)."""
+    start = _HEADING_START.match(line)
+    if start is None:
+        return None
+    text = line[start.end() :].rstrip()
+    closed = text.rstrip("#")
+    if closed != text and (not closed or closed[-1] in " \t"):
+        text = closed.rstrip()
+    return (len(start.group(1)), text) if text else None
+
+
 def _first_heading(body: str) -> str | None:
     for line in body.splitlines():
-        found = _HEADING.match(line)
+        found = heading(line)
         if found:
-            return found.group(2).strip()
+            return found[1]
     return None
 
 
@@ -69,14 +82,14 @@ def markdown_sections(body: str) -> list[Section]:
             sections.append(Section(heading=path[-1] if path else "Text", text=text, path=path))
 
     for line in body.splitlines():
-        found = _HEADING.match(line)
+        found = heading(line)
         if not found:
             buffer.append(line)
             continue
         flush()
-        level = len(found.group(1))
+        level, title = found
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, found.group(2).strip()))
+        stack.append((level, title))
     flush()
     return sections

@@ -13,6 +13,8 @@ from ingest.errors import CorruptFileError, EmptyDocumentError
 from ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
 from ingest.loaders.label_sections import split_numbered_subsections
 from ingest.models import Document, Section, SourceKind
+from ingest.safe_zip import read_member, zip_members
+from ingest.settings import IngestLimits
 from ingest.tables import Table, html_tables, with_table_rows
 
 _CLASS_FIELDS = ("pharm_class_epc", "pharm_class_moa", "pharm_class_cs", "pharm_class_pe")
@@ -57,27 +59,41 @@ class OpenFdaLoader:
 
     name = "openfda"
 
+    def __init__(self, limits: IngestLimits | None = None) -> None:
+        self.limits = limits or IngestLimits()
+
     def accepts(self, path: Path, head: bytes) -> bool:
-        name = path.name.lower()
-        if name.endswith(".json.zip") or (name.endswith(".zip") and "label" in name):
-            return True
+        if path.suffix.lower() == ".zip":  # by content: a DailyMed zip holds XML, not JSON
+            return zip_holds(path, ".json")
         if path.suffix.lower() not in {".json", ".jsonl", ".ndjson"}:
             return False
         markers = (b'"set_id"', b'"openfda"', b'"results"', b'"spl_product_data_elements"')
         return any(marker in head for marker in markers)
 
     def load(self, path: Path) -> list[Document]:
-        raw = path.read_bytes()
-        documents = [label_document(record, path) for record in iter_label_records(path, raw)]
+        raw = b"" if zipfile.is_zipfile(path) else path.read_bytes()
+        records = iter_label_records(path, raw, self.limits)
+        documents = [label_document(record, path) for record in records]
         if not documents:
             raise EmptyDocumentError(path, "no openFDA label records found")
         return documents
 
 
-def iter_label_records(path: Path, raw: bytes) -> Iterator[dict[str, Any]]:
+def zip_holds(path: Path, suffix: str) -> bool:
+    """Whether a zip has a member with the suffix (False for a broken zip)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.lower().endswith(suffix) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def iter_label_records(
+    path: Path, raw: bytes, limits: IngestLimits | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield label records from a zip, a results envelope, one record or JSON Lines."""
     if zipfile.is_zipfile(path):
-        yield from _zip_records(path)
+        yield from _zip_records(path, limits or IngestLimits())
         return
     text = _decode(raw, path)
     try:
@@ -95,17 +111,16 @@ def _decode(raw: bytes, path: Path) -> str:
         raise CorruptFileError(path, f"not UTF-8 JSON ({exc.reason})") from exc
 
 
-def _zip_records(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [n for n in archive.namelist() if n.lower().endswith(".json")]
-            if not members:
-                raise CorruptFileError(path, "the zip holds no .json file")
-            for member in members:
-                data = json.loads(_decode(archive.read(member), path))
-                yield from _records_in(data, path)
-    except (zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise CorruptFileError(path, f"unreadable openFDA bulk file ({exc})") from exc
+def _zip_records(path: Path, limits: IngestLimits) -> Iterator[dict[str, Any]]:
+    members = zip_members(path, ".json", limits)
+    if not members:
+        raise CorruptFileError(path, "the zip holds no .json file")
+    for member in members:
+        try:
+            data = json.loads(_decode(read_member(path, member, limits), path))
+        except json.JSONDecodeError as exc:
+            raise CorruptFileError(path, f"{member.filename}: invalid JSON ({exc.msg})") from exc
+        yield from _records_in(data, path)
 
 
 def _json_lines(text: str, path: Path) -> Iterator[dict[str, Any]]:

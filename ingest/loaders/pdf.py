@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pypdf
-from pypdf.errors import PdfReadError
 
 from ingest.errors import CorruptFileError, EmptyDocumentError
 from ingest.loaders.base import (
@@ -20,6 +20,7 @@ from ingest.loaders.base import (
     sidecar_metadata,
 )
 from ingest.models import Document, Section
+from ingest.settings import IngestLimits
 
 # Lines seen at the top or bottom of at least this share of pages are running heads.
 _RUNNING_SHARE = 0.3
@@ -42,12 +43,15 @@ class PdfLoader:
 
     name = "pdf"
 
+    def __init__(self, limits: IngestLimits | None = None) -> None:
+        self.limits = limits or IngestLimits()
+
     def accepts(self, path: Path, head: bytes) -> bool:
         return path.suffix.lower() == ".pdf" or head.startswith(b"%PDF")
 
     def load(self, path: Path) -> list[Document]:
         raw = path.read_bytes()
-        pages = read_pdf_pages(path)
+        pages = read_pdf_pages(path, self.limits)
         pages = strip_running_lines(pages)
         sections = pdf_sections(pages)
         if not sections:
@@ -59,25 +63,60 @@ class PdfLoader:
         return [meta.document(path, title, sha256_bytes(raw), tuple(sections))]
 
 
-def read_pdf_pages(path: Path) -> list[list[str]]:
-    """Each page's text as lines; typed errors for corrupt or encrypted files."""
+def read_pdf_pages(path: Path, limits: IngestLimits | None = None) -> list[list[str]]:
+    """Each page's text as lines; typed errors for corrupt, encrypted or over-budget files
+    (pages, characters and seconds: GUIDEQA_INGEST__MAX_PDF_PAGES, ...)."""
+    limits = limits or IngestLimits()
     try:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted:
             raise CorruptFileError(path, "the PDF is encrypted", "supply an unencrypted copy")
+        # the declared count first: listing 50,000 pages would itself take seconds
+        count = max(_declared_pages(reader), 0)
+        count = count if count > limits.max_pdf_pages else len(reader.pages)
+        if count > limits.max_pdf_pages:
+            raise CorruptFileError(
+                path,
+                f"the PDF has {count} pages; the limit is {limits.max_pdf_pages}",
+                "split it, or raise GUIDEQA_INGEST__MAX_PDF_PAGES",
+            )
         # pypdf logs font warnings for many real PDFs; they are not actionable here.
         logging.getLogger("pypdf").setLevel(logging.ERROR)
-        return [clean_text(page.extract_text() or "").split("\n") for page in reader.pages]
+        return _page_lines(path, reader, limits)
     except CorruptFileError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise CorruptFileError(path, f"not a readable PDF ({exc})") from exc
+    except Exception as exc:  # pypdf raises many types on hostile input: all mean unreadable
+        raise CorruptFileError(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+
+
+def _declared_pages(reader: pypdf.PdfReader) -> int:
+    pages = reader.root_object.get("/Pages")
+    count = pages.get_object().get("/Count", 0) if pages is not None else 0
+    return count if isinstance(count, int) else 0
+
+
+def _page_lines(path: Path, reader: pypdf.PdfReader, limits: IngestLimits) -> list[list[str]]:
+    deadline = time.monotonic() + limits.max_seconds
+    pages: list[list[str]] = []
+    chars = 0
+    for page in reader.pages:
+        text = clean_text(page.extract_text() or "")
+        chars += len(text)
+        if chars > limits.max_chars or time.monotonic() > deadline:
+            raise CorruptFileError(
+                path,
+                f"reading stopped at page {len(pages) + 1}: over the budget of "
+                f"{limits.max_chars} characters or {limits.max_seconds:.0f} s",
+                "raise GUIDEQA_INGEST__MAX_CHARS or __MAX_SECONDS if this PDF is expected",
+            )
+        pages.append(text.split("\n"))
+    return pages
 
 
 def _pdf_title(path: Path) -> str | None:
     try:
         meta = pypdf.PdfReader(path).metadata
-    except (PdfReadError, ValueError, OSError):
+    except Exception:  # a title is optional: any failure falls back to the file name
         return None
     title = (meta.title if meta else None) or ""
     return title.strip() or None

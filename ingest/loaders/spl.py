@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
@@ -12,7 +11,10 @@ from defusedxml import DefusedXmlException
 
 from ingest.errors import CorruptFileError, EmptyDocumentError
 from ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
+from ingest.loaders.openfda import zip_holds
 from ingest.models import Document, Section, SourceKind, Span
+from ingest.safe_zip import read_member, zip_members
+from ingest.settings import IngestLimits
 from ingest.tables import Cell, build_table, render_rows
 
 NS = {"v3": "urn:hl7-org:v3"}
@@ -29,13 +31,16 @@ class SplLoader:
 
     name = "spl"
 
+    def __init__(self, limits: IngestLimits | None = None) -> None:
+        self.limits = limits or IngestLimits()
+
     def accepts(self, path: Path, head: bytes) -> bool:
         if path.suffix.lower() == ".zip":
-            return _zip_xml_member(path) is not None
+            return zip_holds(path, ".xml")
         return path.suffix.lower() == ".xml" and b"urn:hl7-org:v3" in head
 
     def load(self, path: Path) -> list[Document]:
-        raw = _read_xml_bytes(path)
+        raw = _read_xml_bytes(path, self.limits)
         root = _parse(raw, path)
         if root.tag != f"{_V3}document":
             raise CorruptFileError(path, "XML is not an HL7 SPL <document>")
@@ -45,23 +50,13 @@ class SplLoader:
         return [_spl_document(root, sections, path, raw)]
 
 
-def _zip_xml_member(path: Path) -> str | None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.lower().endswith(".xml")]
-    except (zipfile.BadZipFile, OSError):
-        return None
-    return names[0] if names else None
-
-
-def _read_xml_bytes(path: Path) -> bytes:
+def _read_xml_bytes(path: Path, limits: IngestLimits) -> bytes:
     if path.suffix.lower() != ".zip":
         return path.read_bytes()
-    member = _zip_xml_member(path)
-    if member is None:
+    members = zip_members(path, ".xml", limits)
+    if not members:
         raise CorruptFileError(path, "the zip holds no SPL .xml file")
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(member)
+    return read_member(path, members[0], limits)
 
 
 def _parse(raw: bytes, path: Path) -> ET.Element:

@@ -69,7 +69,7 @@ def test_ingest_search_info_versions(runner: CliRunner, data_dir: Path) -> None:
     assert json.loads(as_json.stdout)["explanation"]["chosen"]
 
 
-def test_ingest_with_a_broken_file_reports_it_and_exits_1(
+def test_ingest_with_a_broken_file_reports_it_and_exits_2(
     runner: CliRunner, data_dir: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "mixed"
@@ -77,7 +77,7 @@ def test_ingest_with_a_broken_file_reports_it_and_exits_1(
     shutil.copy(data_dir / "pubmed" / "medline_sample.nbib", folder)
     shutil.copy(data_dir / "broken" / "truncated.pdf", folder)
     result = runner.invoke(main, ["ingest", str(folder)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "truncated.pdf: not a readable PDF" in result.stderr
     assert "published v000001: 1 documents" in result.stdout
 
