@@ -7,14 +7,15 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run build test lint typecheck clean chromium
+.PHONY: install run build test lint tree docs clean chromium
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU wheel of torch must come first: an unpinned torch pulls CUDA packages.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# Exact tested versions (constraints.txt); the package itself declares ranges.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,9 +35,19 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+# mypy and the API reference read the installed layout (guideqa.ingest, ...): a tree of links
+tree:
+	rm -rf .typecheck && mkdir -p .typecheck/guideqa
+	for d in ingest index qa api eval; do ln -s ../../$$d .typecheck/guideqa/$$d; done
+	ln -s ../../guideqa/__init__.py ../../guideqa/py.typed .typecheck/guideqa/
+
+lint: $(STAMP) tree
 	$(BIN)/ruff check .
-	$(BIN)/mypy ingest index qa api eval
+	$(BIN)/ruff format --check .
+	cd .typecheck && ../$(BIN)/mypy -p guideqa --config-file ../pyproject.toml
+
+docs: $(STAMP) tree
+	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) .guideqa

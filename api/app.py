@@ -12,50 +12,47 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import AppState, EngineHolder
-from api.guards import Guards
-from api.logs import configure_logging
-from api.metrics import Metrics
-from api.problems import install_problem_handlers
-from api.reload import IndexReloader
-from api.routes import ask, documents, health, manage
-from api.runtime import open_searcher
-from api.settings import Settings
-from api.slots import AnswerSlots
-from index.hybrid import HybridIndex
-from qa.conversation import InMemoryConversationStore
-from qa.pipeline import AnswerEngine
+from guideqa import __version__
+from guideqa.api.deps import AppState
+from guideqa.api.guards import Guards
+from guideqa.api.library import GuideQA
+from guideqa.api.logs import configure_logging
+from guideqa.api.metrics import Metrics
+from guideqa.api.problems import install_problem_handlers
+from guideqa.api.reload import IndexReloader
+from guideqa.api.routes import ask, documents, health, manage
+from guideqa.api.settings import Settings
+from guideqa.api.slots import AnswerSlots
+from guideqa.index.hybrid import HybridIndex
+from guideqa.qa.conversation import InMemoryConversationStore
+from guideqa.qa.pipeline import AnswerEngine
 
 WEB = Path(__file__).parent / "web"
 log = logging.getLogger("guideqa.api")
 
 
-def build_engine(
-    settings: Settings, conversations: InMemoryConversationStore
-) -> AnswerEngine[HybridIndex]:
-    """An engine over the published index with a warmed-up embedder."""
-    return AnswerEngine(open_searcher(settings), settings.qa, conversations)
-
-
-def create_app(settings: Settings, engine: AnswerEngine[HybridIndex] | None = None) -> FastAPI:
-    """The GuideQA HTTP service. Pass an engine to serve a prepared index (tests)."""
-    conversations = (
-        engine.conversations
-        if engine and isinstance(engine.conversations, InMemoryConversationStore)
-        else InMemoryConversationStore(
-            settings.server.max_conversations,
-            settings.server.conversation_idle_seconds,
-            settings.server.max_turns,
-        )
-    )
+def create_app(
+    settings: Settings,
+    engine: AnswerEngine[HybridIndex] | None = None,
+    qa: GuideQA | None = None,
+) -> FastAPI:
+    """The GuideQA HTTP service over the `qa` facade (built from the settings if not given).
+    Pass an engine to serve a prepared index (tests)."""
     server = settings.server
     configure_logging(server.log_level)
-    engine = engine or build_engine(settings, conversations)
+    if qa is None:
+        # uploads wait for another writer (a CLI ingest) instead of failing at once
+        index = settings.index.model_copy(update={"lock_timeout_s": server.write_wait_seconds})
+        qa = GuideQA(settings.model_copy(update={"index": index}), engine)
+    qa.engine  # noqa: B018  (open the index and warm the model before the first request)
+    conversations = qa.conversations
+    if not isinstance(conversations, InMemoryConversationStore):
+        raise TypeError("the HTTP service keeps conversations in memory")
     metrics = Metrics()
-    metrics.set_index_version(engine.index.version)
+    metrics.set_index_version(qa.version)
     state = AppState(
         settings=settings,
-        holder=EngineHolder(engine),
+        qa=qa,
         conversations=conversations,
         metrics=metrics,
         answer_slots=AnswerSlots(
@@ -72,7 +69,7 @@ def create_app(settings: Settings, engine: AnswerEngine[HybridIndex] | None = No
 
     app = FastAPI(
         title="GuideQA",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         description="Clinical evidence answers built only from indexed guidelines, FDA drug "
         "labels and research abstracts. Every statement cites its passage.",

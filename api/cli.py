@@ -10,14 +10,15 @@ from typing import Any
 
 import click
 
-from api.cli_common import friendly_errors, index_option, json_option, progress_bar
-from api.cli_eval import bench_command, eval_command
-from api.runtime import answer_engine, index_writer, limit_malloc_arenas, open_searcher
-from api.settings import Settings, load_settings
-from index.builder import IngestSummary
-from index.hybrid import settings_id
-from index.models import Hit, SearchFilters
-from index.versions import (
+from guideqa.api.cli_common import friendly_errors, index_option, json_option, progress_bar
+from guideqa.api.cli_eval import bench_command, eval_command
+from guideqa.api.library import GuideQA
+from guideqa.api.runtime import limit_malloc_arenas
+from guideqa.api.settings import Settings, load_settings
+from guideqa.index.builder import IngestSummary
+from guideqa.index.hybrid import settings_id
+from guideqa.index.models import Hit, SearchFilters
+from guideqa.index.versions import (
     current_version,
     current_version_dir,
     list_versions,
@@ -25,8 +26,8 @@ from index.versions import (
     version_problem,
     versions_dir,
 )
-from ingest.loaders import iter_source_files, load_paths
-from ingest.models import SourceKind
+from guideqa.ingest.loaders import iter_source_files
+from guideqa.ingest.models import SourceKind
 
 
 @click.group()
@@ -53,18 +54,7 @@ def _run_ingest(
     settings: Settings, paths: list[Path], prune: bool, fingerprint: str | None
 ) -> IngestSummary:
     click.echo(f"Reading {', '.join(map(str, paths))} ...", err=True)
-    report = load_paths(paths, limits=settings.ingest)
-    failed = {f.path for f in report.failures}
-    scanned = [str(p) for p in iter_source_files(paths) if str(p) not in failed]
-    writer = index_writer(settings)
-    return writer.ingest(
-        report.documents,
-        failures=report.failures,
-        prune=prune,
-        scanned_sources=scanned,
-        source_fingerprint=fingerprint,
-        progress=progress_bar("Embedding"),
-    )
+    return GuideQA(settings).ingest(paths, prune, fingerprint, progress_bar("Embedding"))
 
 
 def _print_summary(summary: IngestSummary, as_json: bool) -> None:
@@ -176,7 +166,7 @@ def search(
     filters = SearchFilters(
         kinds=tuple(SourceKind(k) for k in kinds), drug=drug, year_from=year_from, year_to=year_to
     )
-    hits = open_searcher(load_settings(index_dir)).search(query, k, filters)
+    hits = GuideQA(load_settings(index_dir)).search(query, k, filters)
     if as_json:
         click.echo(json.dumps([_hit_json(h) for h in hits], indent=2))
         return
@@ -265,14 +255,14 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer a clinical question from the indexed evidence (Markdown, or --json)."""
-    from qa.conversation import FileConversationStore
-    from qa.render import render_markdown
+    from guideqa.qa.conversation import FileConversationStore
+    from guideqa.qa.render import render_markdown
 
     settings = load_settings(index_dir)
     store = FileConversationStore(conversation_file) if conversation_file else None
-    engine = answer_engine(settings, store)
+    qa = GuideQA(settings, conversations=store)
     conversation_id = store.conversation_id if store else None
-    answer = engine.ask(question, conversation_id, tuple(SourceKind(k) for k in kinds), explain)
+    answer = qa.ask(question, conversation_id, kinds, explain)
     click.echo(answer.model_dump_json(indent=2) if as_json else render_markdown(answer))
 
 
@@ -285,7 +275,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
     """Serve the HTTP API and the web page on the published index."""
     import uvicorn
 
-    from api.app import create_app
+    from guideqa.api.app import create_app
 
     settings = load_settings(index_dir)
     if settings.server.malloc_arenas:  # before any worker thread exists

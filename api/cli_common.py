@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ingest.errors import GuideQAError
+from guideqa.ingest.errors import GuideQAError
 
 F = TypeVar("F", bound=Callable[..., Any])
 index_option = click.option(

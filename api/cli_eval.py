@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from api.cli_common import friendly_errors, index_option
-from api.runtime import answer_engine, index_writer, open_searcher
-from api.settings import Settings, load_settings
-from index.versions import current_version_dir, read_manifest
+from guideqa.api.cli_common import friendly_errors, index_option
+from guideqa.api.library import GuideQA
+from guideqa.api.settings import Settings, load_settings
+from guideqa.index.versions import current_version_dir, read_manifest
 
 
 def _bar(label: str):  # type: ignore[no-untyped-def]
@@ -33,12 +33,12 @@ def _bar(label: str):  # type: ignore[no-untyped-def]
 
 
 def _systems(settings: Settings, baselines: bool, **guideqa_options: Any) -> list[Any]:
-    from eval.systems import GuideQASystem, SearchBaseline
+    from guideqa.eval.systems import GuideQASystem, SearchBaseline
 
-    engine = answer_engine(settings)
+    engine = GuideQA(settings).engine
     systems: list[Any] = [GuideQASystem(engine, **guideqa_options)]
     if baselines:
-        from eval.langchain_baseline import LangChainBaseline
+        from guideqa.eval.langchain_baseline import LangChainBaseline
 
         systems += [SearchBaseline(engine.index, m) for m in ("lexical", "dense", "hybrid")]
         systems.append(LangChainBaseline(engine.index))
@@ -49,8 +49,8 @@ def run_clinical(
     settings: Settings, set_names: tuple[str, ...], baselines: bool
 ) -> dict[str, list[dict[str, Any]]]:
     """Each question set (split) through GuideQA (and the baselines), keyed by split name."""
-    from eval.dataset import load_questions, question_set, split_name
-    from eval.runner import run_system, system_report
+    from guideqa.eval.dataset import load_questions, question_set, split_name
+    from guideqa.eval.runner import run_system, system_report
 
     systems = _systems(settings, baselines)
     splits: dict[str, list[dict[str, Any]]] = {}
@@ -66,8 +66,8 @@ def run_bioasq(
     settings: Settings, path: Path, baselines: bool, limit: int | None
 ) -> list[dict[str, Any]]:
     """Index the file's snippets in a temporary index, then score every system on it."""
-    from eval.bioasq import evaluate_system, read_bioasq
-    from ingest.models import SourceKind
+    from guideqa.eval.bioasq import evaluate_system, read_bioasq
+    from guideqa.ingest.models import SourceKind
 
     questions, documents = read_bioasq(path, limit)
     with tempfile.TemporaryDirectory(prefix="guideqa-bioasq-") as tmp:
@@ -77,7 +77,7 @@ def run_bioasq(
             f"Indexing {len(documents)} snippet documents for {len(questions)} questions ...",
             err=True,
         )
-        index_writer(local).ingest(documents, progress=_bar("embedding"))
+        GuideQA(local).add_documents(documents, progress=_bar("embedding"))
         systems = _systems(local, baselines, kinds=(SourceKind.RESEARCH,), quotes_only=True)
         return [evaluate_system(s, questions, _bar(s.name)) for s in systems]
 
@@ -86,10 +86,10 @@ def run_calibration(settings: Settings, write: bool) -> None:
     """Fit the score weights on dev; print the report (and write the weights)."""
     import hashlib
 
-    from eval.calibrate import calibrate, collect, write_weights
-    from eval.dataset import load_questions, question_set
+    from guideqa.eval.calibrate import calibrate, collect, write_weights
+    from guideqa.eval.dataset import load_questions, question_set
 
-    engine = answer_engine(settings)
+    engine = GuideQA(settings).engine
     dev_path = question_set("clinical")
     dev = collect(engine, load_questions(dev_path))
     unseen = collect(engine, load_questions(question_set("unseen")))
@@ -152,8 +152,8 @@ def eval_command(
     index_dir: Path | None,
 ) -> None:
     """Evaluate answers and retrieval; write report.json, report.md, chart.png, details."""
-    from eval.report import compare as compare_reports
-    from eval.report import markdown_table, question_changes, split_table, write_reports
+    from guideqa.eval.report import compare as compare_reports
+    from guideqa.eval.report import markdown_table, question_changes, split_table, write_reports
 
     if compare:
         old, new = (json.loads(p.read_text()) for p in compare)
@@ -214,14 +214,14 @@ def bench_command(
     what: str, questions: Path | None, repeat: int, out: Path | None, index_dir: Path | None
 ) -> None:
     """Measure search or answer latency on the built index (p50/p95, per stage)."""
-    from eval.benchmarks import DEFAULT_QUESTIONS, bench_ask, bench_search, read_questions
+    from guideqa.eval.benchmarks import DEFAULT_QUESTIONS, bench_ask, bench_search, read_questions
 
     settings = load_settings(index_dir)
     lines = read_questions(questions or DEFAULT_QUESTIONS)
     if what == "search":
-        result = bench_search(open_searcher(settings), lines, repeat)
+        result = bench_search(GuideQA(settings).index, lines, repeat)
     else:
-        engine = answer_engine(settings)
+        engine = GuideQA(settings).engine
         chunks = read_manifest(current_version_dir(settings.index.directory)).chunks
         result = bench_ask(engine, chunks, lines, repeat)
     click.echo(json.dumps(result, indent=2))

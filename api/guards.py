@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.settings import ServerSettings
+from guideqa.api.settings import ServerSettings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -88,6 +88,13 @@ class RateLimiter:
         return (1.0 - bucket.tokens) / self.rate if self.rate else 60.0
 
 
+def _route_path(scope: Scope) -> str:
+    """The path as the app's routes see it (without the prefix it is mounted under)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or []:
         if key.lower() == name:
@@ -138,7 +145,7 @@ class Guards:
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id[:64]
         send = self._with_headers(send, request_id[:64])
-        path = scope.get("path", "")
+        path = _route_path(scope)
         refusal = self._refusal(scope, path)
         if refusal is not None:
             await send_problem(send, *refusal, path, refusal_headers(refusal))

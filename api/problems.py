@@ -9,16 +9,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import (
+from guideqa.index.errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     IndexWriteError,
 )
-from ingest.errors import GuideQAError, IngestError, ModelError
-from qa.conversation import ConversationFullError, ConversationNotFoundError
-from qa.pipeline import EmptyQuestionError, InvalidQuestionError
+from guideqa.ingest.errors import GuideQAError, IngestError, ModelError
+from guideqa.qa.conversation import ConversationFullError, ConversationNotFoundError
+from guideqa.qa.pipeline import EmptyQuestionError, InvalidQuestionError
 
 log = logging.getLogger("guideqa.api")
 PROBLEM_JSON = "application/problem+json"

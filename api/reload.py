@@ -9,11 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from api.deps import AppState
-from index.errors import IndexCorruptError
-from index.hybrid import HybridIndex, settings_id
-from index.versions import current_version, version_problem, versions_dir
-from qa.pipeline import AnswerEngine
+from guideqa.api.deps import AppState
+from guideqa.index.versions import version_problem, versions_dir
 
 log = logging.getLogger("guideqa.api")
 MAX_BACKOFF_SECONDS = 60.0
@@ -27,40 +24,31 @@ class IndexReloader:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._served = state.qa.version
 
     def check(self) -> bool:
         """Swap in the published version if it is not the one served; True if swapped.
         Raises when the published version cannot be loaded (the served one stays)."""
-        with self._lock:  # one load at a time; requests keep using the old engine meanwhile
-            settings = self.state.settings
-            root = settings.index.directory
-            served = self.state.holder.engine
-            published = current_version(root)
-            if published is None or published == served.index.version:
-                return False
-            folder = versions_dir(root) / published
-            problem = version_problem(folder)
-            if problem is not None:
-                raise IndexCorruptError(f"published version {published} is broken: {problem}")
-            index = HybridIndex(
-                folder,
-                settings.index,
-                served.index.embedder,
-                settings_id(settings.embedding, settings.chunking),
-            )
-            engine = AnswerEngine(index, settings.qa, served.conversations, served.composer)
-            self.state.holder.swap(engine)
-            self.state.metrics.set_index_version(index.version)
-            log.info("now serving index %s (was %s)", index.version, served.index.version)
-            return True
+        with self._lock:
+            swapped = self.state.qa.reload()
+            self._note_version()
+            return swapped
+
+    def _note_version(self) -> None:
+        """Log and export the served version when it changed (by this poll or by an upload)."""
+        version = self.state.qa.version
+        if version != self._served:
+            log.info("now serving index %s (was %s)", version, self._served)
+            self.state.metrics.set_index_version(version)
+            self._served = version
 
     def poll(self) -> bool:
         """One poll: swap if a new version is published, and record whether the index on disk
         is healthy in `state.index_problem`. True when healthy."""
-        served = self.state.holder.engine.index.version
+        served = self.state.qa.version
         try:
             self.check()
-            served = self.state.holder.engine.index.version
+            served = self.state.qa.version
             folder = versions_dir(self.state.settings.index.directory) / served
             problem = version_problem(folder)
             reason = None if problem is None else f"served version {served} on disk: {problem}"

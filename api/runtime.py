@@ -7,13 +7,11 @@ import ctypes.util
 import logging
 import os
 
-from api.settings import Settings
-from index.builder import IndexWriter
-from index.hybrid import HybridIndex, open_index
-from ingest.chunking import SectionChunker, model_token_counter
-from ingest.embedding import create_embedder
-from qa.conversation import ConversationStore
-from qa.pipeline import AnswerEngine
+from guideqa.api.settings import Settings
+from guideqa.index.builder import IndexWriter
+from guideqa.index.hybrid import HybridIndex, open_index
+from guideqa.ingest.chunking import SectionChunker, model_token_counter
+from guideqa.ingest.embedding import create_embedder
 
 
 def limit_threads() -> None:
@@ -59,10 +57,3 @@ def index_writer(settings: Settings) -> IndexWriter:
     counter = model_token_counter()
     chunker = SectionChunker(settings.chunking, counter)
     return IndexWriter(settings.index, settings.embedding, settings.chunking, embedder, chunker)
-
-
-def answer_engine(
-    settings: Settings, conversations: ConversationStore | None = None
-) -> AnswerEngine[HybridIndex]:
-    """An answer engine over the published index."""
-    return AnswerEngine(open_searcher(settings), settings.qa, conversations)

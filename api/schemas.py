@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.models import DOC_ID_PATTERN, Document, SourceKind
+from guideqa.ingest.models import DOC_ID_PATTERN, Document, SourceKind
 
 
 class Problem(BaseModel):
@@ -144,9 +144,10 @@ class DocumentPage(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness."""
+    """Liveness, and the GuideQA version serving."""
 
     status: str
+    version: str
 
 
 class Ready(BaseModel):

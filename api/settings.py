@@ -7,9 +7,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.settings import IndexSettings
-from ingest.settings import ChunkingSettings, EmbeddingSettings, IngestLimits
-from qa.settings import QASettings
+from guideqa.index.settings import IndexSettings
+from guideqa.ingest.settings import ChunkingSettings, EmbeddingSettings, IngestLimits
+from guideqa.qa.settings import QASettings
 
 
 class ServerSettings(BaseModel):

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from api.problems import ApiProblem
+from guideqa.api.problems import ApiProblem
 
 
 class AnswerSlots:

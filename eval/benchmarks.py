@@ -11,8 +11,8 @@ import statistics
 import time
 from pathlib import Path
 
-from index.hybrid import HybridIndex
-from qa.pipeline import AnswerEngine
+from guideqa.index.hybrid import HybridIndex
+from guideqa.qa.pipeline import AnswerEngine
 
 DEFAULT_QUESTIONS = Path(__file__).parent / "questions" / "latency.txt"
 

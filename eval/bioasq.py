@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
-from eval.systems import System
-from ingest.errors import GuideQAError
-from ingest.models import Document, Section, SourceKind
+from guideqa.eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
+from guideqa.eval.systems import System
+from guideqa.ingest.errors import GuideQAError
+from guideqa.ingest.models import Document, Section, SourceKind
 
 Progress = Callable[[int, int], None]
 
@@ -87,7 +87,7 @@ def evaluate_system(
     system: System, questions: Sequence[BioAsqQuestion], progress: Progress | None = None
 ) -> dict[str, object]:
     """Retrieval against gold PMIDs and ROUGE-2 / ROUGE-SU4 F1 against the ideal answers."""
-    from eval.dataset import EvalQuestion
+    from guideqa.eval.dataset import EvalQuestion
 
     rows: list[dict[str, float]] = []
     for done, question in enumerate(questions, start=1):

@@ -19,11 +19,11 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from eval.dataset import EvalQuestion
-from index.hybrid import HybridIndex
-from qa.compose import Framing
-from qa.pipeline import AnswerEngine
-from qa.weights_model import FEATURES, WEIGHTS_FILE, probability
+from guideqa.eval.dataset import EvalQuestion
+from guideqa.index.hybrid import HybridIndex
+from guideqa.qa.compose import Framing
+from guideqa.qa.pipeline import AnswerEngine
+from guideqa.qa.weights_model import FEATURES, WEIGHTS_FILE, probability
 
 Matrix = npt.NDArray[np.float64]
 # relevance: the statement is about the question (matches every topic concept);

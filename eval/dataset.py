@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.errors import GuideQAError
-from ingest.models import SourceKind
+from guideqa.ingest.errors import GuideQAError
+from guideqa.ingest.models import SourceKind
 
 QUESTIONS_DIR = Path(__file__).parent / "questions"
 

@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 
-from eval.dataset import EvalQuestion
-from eval.systems import SystemOutput
-from index.hybrid import HybridIndex
-from ingest.model_files import model_directory
+from guideqa.eval.dataset import EvalQuestion
+from guideqa.eval.systems import SystemOutput
+from guideqa.index.hybrid import HybridIndex
+from guideqa.ingest.model_files import model_directory
 
 
 class LangChainBaseline:

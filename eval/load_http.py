@@ -1,6 +1,6 @@
 """HTTP load benchmark against a running GuideQA server on this machine (loopback only).
 
-    python -m eval.load_http [--url http://127.0.0.1:8000] [--clients 16] [--seconds 30]
+    python -m guideqa.eval.load_http [--url http://127.0.0.1:8000] [--clients 16] [--seconds 30]
                              [--server-pid PID]
 
 Bounded in time and in requests; reports answers per second, latency percentiles, failures
@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from eval.benchmarks import DEFAULT_QUESTIONS, percentiles, read_questions
+from guideqa.eval.benchmarks import DEFAULT_QUESTIONS, percentiles, read_questions
 
 MAX_REQUESTS = 20_000
 

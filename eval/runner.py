@@ -6,8 +6,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from eval.dataset import EvalQuestion
-from eval.metrics import (
+from guideqa.eval.dataset import EvalQuestion
+from guideqa.eval.metrics import (
     matched,
     ndcg_at,
     percentile,
@@ -15,7 +15,7 @@ from eval.metrics import (
     recall_at,
     reciprocal_rank,
 )
-from eval.systems import System, SystemOutput
+from guideqa.eval.systems import System, SystemOutput
 
 Progress = Callable[[int, int], None]
 

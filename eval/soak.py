@@ -1,6 +1,6 @@
 """Soak test: a real server on loopback under a mixed load for minutes (not run in CI).
 
-    python -m eval.soak [--minutes 10] [--clients 50] [--index .guideqa/index] [--out FILE]
+    python -m guideqa.eval.soak [--minutes 10] [--clients 50] [--index .guideqa/index] [--out FILE]
 
 The server runs on a copy of the published index, with a write token, so that two of the
 clients can upload and delete documents while the others ask, follow up and read documents.
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import httpx
 
-from eval.benchmarks import DEFAULT_QUESTIONS, read_questions
-from eval.load_http import rss_mib
-from index.versions import current_version, versions_dir
+from guideqa.eval.benchmarks import DEFAULT_QUESTIONS, read_questions
+from guideqa.eval.load_http import rss_mib
+from guideqa.index.versions import current_version, versions_dir
 
 FOLLOW_UPS = ("What about in pregnancy?", "And in older adults?", "What is the dose?", "and it?")
 CURATORS = 2  # clients that upload and delete; the rest ask, follow up and read
@@ -203,7 +203,7 @@ def _start_server(
         "GUIDEQA_SERVER__LOG_LEVEL": "warning",
         **extra_env,
     }
-    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)]
     with log.open("wb") as out:
         server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

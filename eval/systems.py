@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from eval.dataset import EvalQuestion
-from index.hybrid import HybridIndex
-from ingest.models import SourceKind
-from qa.models import Answer
-from qa.pipeline import AnswerEngine
+from guideqa.eval.dataset import EvalQuestion
+from guideqa.index.hybrid import HybridIndex
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.models import Answer
+from guideqa.qa.pipeline import AnswerEngine
 
 
 @dataclass(frozen=True)

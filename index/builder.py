@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.dense import DenseIndex, build_faiss
-from index.errors import IndexCorruptError, IndexWriteError
-from index.hybrid import settings_id
-from index.lexical import LexicalIndex
-from index.models import IndexManifest
-from index.settings import IndexSettings
-from index.store import MetadataStore, write_store
-from index.versions import (
+from guideqa.index.dense import DenseIndex, build_faiss
+from guideqa.index.errors import IndexCorruptError, IndexWriteError
+from guideqa.index.hybrid import settings_id
+from guideqa.index.lexical import LexicalIndex
+from guideqa.index.models import IndexManifest
+from guideqa.index.settings import IndexSettings
+from guideqa.index.store import MetadataStore, write_store
+from guideqa.index.versions import (
     MANIFEST,
     collect_garbage,
     current_version,
@@ -37,11 +37,11 @@ from index.versions import (
     write_json,
     write_lock,
 )
-from ingest.chunking import SectionChunker, index_text
-from ingest.embedding import Embedder, Vectors
-from ingest.errors import IngestError
-from ingest.models import Chunk, Document
-from ingest.settings import ChunkingSettings, EmbeddingSettings
+from guideqa.ingest.chunking import SectionChunker, index_text
+from guideqa.ingest.embedding import Embedder, Vectors
+from guideqa.ingest.errors import IngestError
+from guideqa.ingest.models import Chunk, Document
+from guideqa.ingest.settings import ChunkingSettings, EmbeddingSettings
 
 Progress = Callable[[int, int], None]
 CRASH_ENV = "GUIDEQA_CRASH_AT"  # test hook: kill the process at a named build step

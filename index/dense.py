@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from index.settings import DenseKind
+from guideqa.index.settings import DenseKind
 
 Vectors = npt.NDArray[np.float32]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.errors import GuideQAError
+from guideqa.ingest.errors import GuideQAError
 
 
 class IndexNotFoundError(GuideQAError):

@@ -3,7 +3,7 @@ min-max-normalised convex sum, plus an optional ranking of preferred sections.""
 
 from __future__ import annotations
 
-from index.settings import Fusion, IndexSettings
+from guideqa.index.settings import Fusion, IndexSettings
 
 Ranking = list[tuple[int, float]]
 

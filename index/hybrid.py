@@ -10,19 +10,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from index.dense import DenseIndex
-from index.errors import IndexCorruptError, IndexMismatchError
-from index.fusion import Ranking, fuse
-from index.lexical import LexicalIndex
-from index.models import Hit, IndexManifest, Provenance, SearchFilters, SectionPreference
-from index.settings import DenseKind, IndexSettings
-from index.store import MetadataStore
-from index.supersession import superseded_ids
-from index.versions import current_version_dir, read_manifest
-from ingest.embedding import Embedder
-from ingest.models import Chunk, Document, Population, SectionRole, SourceKind
-from ingest.sections import SectionKnowledge
-from ingest.settings import ChunkingSettings, EmbeddingSettings
+from guideqa.index.dense import DenseIndex
+from guideqa.index.errors import IndexCorruptError, IndexMismatchError
+from guideqa.index.fusion import Ranking, fuse
+from guideqa.index.lexical import LexicalIndex
+from guideqa.index.models import Hit, IndexManifest, Provenance, SearchFilters, SectionPreference
+from guideqa.index.settings import DenseKind, IndexSettings
+from guideqa.index.store import MetadataStore
+from guideqa.index.supersession import superseded_ids
+from guideqa.index.versions import current_version_dir, read_manifest
+from guideqa.ingest.embedding import Embedder
+from guideqa.ingest.models import Chunk, Document, Population, SectionRole, SourceKind
+from guideqa.ingest.sections import SectionKnowledge
+from guideqa.ingest.settings import ChunkingSettings, EmbeddingSettings
 
 _KINDS = list(SourceKind)
 _ROLES = list(SectionRole)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.models import Population, SectionRole, SourceKind, Span
+from guideqa.ingest.models import Population, SectionRole, SourceKind, Span
 
 
 class SearchFilters(BaseModel):

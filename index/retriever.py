@@ -1,16 +1,25 @@
-"""LangChain adapter: the hybrid index as a `BaseRetriever` for LangChain chains."""
+"""LangChain adapter: GuideQA search as a `BaseRetriever` for LangChain chains."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from index.hybrid import HybridIndex
-from index.models import SearchFilters
+from guideqa.index.models import Hit, SearchFilters
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """What the retriever searches: a HybridIndex, or the GuideQA facade (which follows newly
+    published index versions)."""
+
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
+        """Passages with their provenance, best first."""
+        ...
 
 
 class GuideQARetriever(BaseRetriever):
@@ -18,14 +27,14 @@ class GuideQARetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    index: HybridIndex
+    searcher: Searcher
     k: int = 5
     filters: SearchFilters = SearchFilters()
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[LangChainDocument]:
-        hits = self.index.search(query, kwargs.get("k", self.k), self.filters)
+        hits = self.searcher.search(query, kwargs.get("k", self.k), self.filters)
         return [
             LangChainDocument(
                 page_content=hit.text,

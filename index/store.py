@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ingest.models import Chunk, Document, Population, SectionRole
+from guideqa.ingest.models import Chunk, Document, Population, SectionRole
 
 _SCHEMA = """
 CREATE TABLE documents (

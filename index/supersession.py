@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ingest.models import Document
+from guideqa.ingest.models import Document
 
 
 def supersession(documents: tuple[Document, ...]) -> dict[str, tuple[str, ...]]:

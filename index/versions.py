@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
-from index.models import IndexManifest
+from guideqa.index.errors import IndexBusyError, IndexCorruptError, IndexNotFoundError
+from guideqa.index.models import IndexManifest
 
 MANIFEST = "manifest.json"
 _BUILD_PREFIX = ".build-"

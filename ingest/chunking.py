@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.models import Chunk, Document, Section, Span
-from ingest.settings import ChunkingSettings
+from guideqa.ingest.models import Chunk, Document, Section, Span
+from guideqa.ingest.settings import ChunkingSettings
 
 TokenCounter = Callable[[str], int]
 # Paragraphs, lines, then sentence ends, then clauses: the order text is cut in.
@@ -33,7 +33,7 @@ def protect_lists(text: str) -> str:
 
 def model_token_counter(max_length: int = 100_000) -> TokenCounter:
     """Count tokens with the embedding model's own tokenizer (no truncation)."""
-    from ingest.model_files import load_tokenizer
+    from guideqa.ingest.model_files import load_tokenizer
 
     tokenizer = load_tokenizer(max_length)
     tokenizer.no_truncation()

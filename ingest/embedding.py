@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ingest.model_files import load_tokenizer, model_directory
-from ingest.settings import EmbeddingBackend, EmbeddingSettings
+from guideqa.ingest.model_files import load_tokenizer, model_directory
+from guideqa.ingest.settings import EmbeddingBackend, EmbeddingSettings
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -73,7 +73,7 @@ class OnnxEmbedder:
     def warm_up(self) -> None:
         import onnxruntime as ort
 
-        from ingest.onnx_export import ensure_onnx_model
+        from guideqa.ingest.onnx_export import ensure_onnx_model
 
         options = ort.SessionOptions()
         # One batch per core: run() releases the GIL, and whole batches on parallel threads

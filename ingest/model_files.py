@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.errors import ModelError
+from guideqa.ingest.errors import ModelError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -6,9 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from ingest.errors import ModelError
-from ingest.model_files import model_directory
-from ingest.settings import ONNX_GRAPH_VERSION, EmbeddingSettings
+from guideqa.ingest.errors import ModelError
+from guideqa.ingest.model_files import model_directory
+from guideqa.ingest.settings import ONNX_GRAPH_VERSION, EmbeddingSettings
 
 _INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 

@@ -8,8 +8,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.errors import CorruptFileError
-from ingest.settings import IngestLimits
+from guideqa.ingest.errors import CorruptFileError
+from guideqa.ingest.settings import IngestLimits
 
 _CHUNK = 1024 * 1024
 _ENCRYPTED = 0x1

@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ingest.errors import GuideQAError
-from ingest.models import Document, Population, Section, SectionRole, SourceKind
+from guideqa.ingest.errors import GuideQAError
+from guideqa.ingest.models import Document, Population, Section, SectionRole, SourceKind
 
 DATA_FILE = Path(__file__).parent / "data" / "section_roles.yaml"
 _GRADE = re.compile(r"\(Grade ([A-DI])\)\s*$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from ingest.models import Span
+from guideqa.ingest.models import Span
 
 _MAX_CELL_CHARS = 400
 

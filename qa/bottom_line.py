@@ -7,10 +7,10 @@ split by population (women vs men, age bands), the bottom line gives each popula
 
 from __future__ import annotations
 
-from ingest.models import SourceKind
-from qa.knowledge import QuestionType
-from qa.scoring import Scored
-from qa.understanding import QuestionAnalysis
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.knowledge import QuestionType
+from guideqa.qa.scoring import Scored
+from guideqa.qa.understanding import QuestionAnalysis
 
 KIND_ORDER = (SourceKind.GUIDELINE, SourceKind.LABEL, SourceKind.RESEARCH)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from index.models import Hit
-from ingest.models import Population, SourceKind
-from qa.drugs import short_generic
-from qa.knowledge import ClinicalKnowledge
-from qa.models import (
+from guideqa.index.models import Hit
+from guideqa.ingest.models import Population, SourceKind
+from guideqa.qa.drugs import short_generic
+from guideqa.qa.knowledge import ClinicalKnowledge
+from guideqa.qa.models import (
     Answer,
     AnswerSection,
     Callout,
@@ -19,7 +19,7 @@ from qa.models import (
     PopulationTag,
     Statement,
 )
-from qa.scoring import Scored
+from guideqa.qa.scoring import Scored
 
 SECTION_TITLES = {
     SourceKind.GUIDELINE: "From the Guidelines",

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ingest.errors import GuideQAError
+from guideqa.ingest.errors import GuideQAError
 
 
 class ConversationNotFoundError(GuideQAError):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.models import Population
-from qa.drugs import short_generic
-from qa.understanding import Concept, ConceptKind, QuestionAnalysis
-from qa.units import Unit
+from guideqa.ingest.models import Population
+from guideqa.qa.drugs import short_generic
+from guideqa.qa.understanding import Concept, ConceptKind, QuestionAnalysis
+from guideqa.qa.units import Unit
 
 Stems = Callable[[str], frozenset[str]]
 REQUIRED_KINDS = frozenset({ConceptKind.DRUG, ConceptKind.DRUG_CLASS, ConceptKind.POPULATION})

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ingest.models import Document, SourceKind
-from ingest.sections import cue_pattern
-from qa.knowledge import ClinicalKnowledge, DrugClass
+from guideqa.ingest.models import Document, SourceKind
+from guideqa.ingest.sections import cue_pattern
+from guideqa.qa.knowledge import ClinicalKnowledge, DrugClass
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,19 @@ boxed-warning rule; and the explanation of what was chosen and what was not."""
 
 from __future__ import annotations
 
-from index.models import Hit
-from ingest.models import Population, SectionRole, SourceKind
-from qa.bottom_line import fit
-from qa.drugs import DrugLexicon
-from qa.knowledge import ClinicalKnowledge
-from qa.models import ChosenStatement, Explanation, RejectedCandidate
-from qa.scoring import Scored, UnitScorer
-from qa.selection import RelevanceGate, Verdict, select_mmr
-from qa.settings import QASettings
-from qa.sources import EvidenceSource
-from qa.understanding import ConceptKind, QuestionAnalysis
-from qa.units import Unit, UnitKind, build_units
-from qa.weights import recency
+from guideqa.index.models import Hit
+from guideqa.ingest.models import Population, SectionRole, SourceKind
+from guideqa.qa.bottom_line import fit
+from guideqa.qa.drugs import DrugLexicon
+from guideqa.qa.knowledge import ClinicalKnowledge
+from guideqa.qa.models import ChosenStatement, Explanation, RejectedCandidate
+from guideqa.qa.scoring import Scored, UnitScorer
+from guideqa.qa.selection import RelevanceGate, Verdict, select_mmr
+from guideqa.qa.settings import QASettings
+from guideqa.qa.sources import EvidenceSource
+from guideqa.qa.understanding import ConceptKind, QuestionAnalysis
+from guideqa.qa.units import Unit, UnitKind, build_units
+from guideqa.qa.weights import recency
 
 _MAX_REJECTED = 40
 # A label sentence is about a population when its first words name it ("In pediatric patients

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from qa.conversation import Turn
+from guideqa.qa.conversation import Turn
 
 FindDrugs = Callable[[str], tuple[str, ...]]
 

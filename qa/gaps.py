@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from index.models import Hit
-from ingest.models import SourceKind
-from qa.drugs import DrugLexicon
-from qa.sources import EvidenceSource
-from qa.understanding import ConceptKind, QuestionAnalysis
+from guideqa.index.models import Hit
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.drugs import DrugLexicon
+from guideqa.qa.sources import EvidenceSource
+from guideqa.qa.understanding import ConceptKind, QuestionAnalysis
 
 _KIND_NOUNS = {
     SourceKind.GUIDELINE: ("guideline", "guidelines"),

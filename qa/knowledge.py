@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.models import SectionRole
-from ingest.sections import KnowledgeFileError, SectionKnowledge, cue_pattern, load_yaml
-from qa.models import Intent
+from guideqa.ingest.models import SectionRole
+from guideqa.ingest.sections import KnowledgeFileError, SectionKnowledge, cue_pattern, load_yaml
+from guideqa.qa.models import Intent
 
 DATA_DIR = Path(__file__).parent / "data"
 

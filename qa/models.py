@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.models import Population, SectionRole, SourceKind
+from guideqa.ingest.models import Population, SectionRole, SourceKind
 
 
 class Intent(StrEnum):

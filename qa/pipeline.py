@@ -6,30 +6,30 @@ import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from index.models import Hit, SearchFilters, SectionPreference
-from index.supersession import supersession
-from ingest.errors import GuideQAError
-from ingest.models import Document, SectionRole, SourceKind
-from qa.bottom_line import KIND_ORDER, choose_bottom_line
-from qa.compose import Composer, CompositionInput, ExtractiveComposer
-from qa.conversation import ConversationStore, InMemoryConversationStore, Turn, check_room
-from qa.drugs import DrugLexicon
-from qa.evidence import EvidencePool, boxed_warning, explanation
-from qa.followup import focus_of, needs_context, resolve, topic_of
-from qa.gaps import GapReporter
-from qa.knowledge import ClinicalKnowledge
-from qa.models import Answer, Intent
-from qa.scoring import Scored, UnitScorer
-from qa.selection import merge_across_sections
-from qa.settings import QASettings
-from qa.sources import EvidenceSource
-from qa.understanding import (
+from guideqa.index.models import Hit, SearchFilters, SectionPreference
+from guideqa.index.supersession import supersession
+from guideqa.ingest.errors import GuideQAError
+from guideqa.ingest.models import Document, SectionRole, SourceKind
+from guideqa.qa.bottom_line import KIND_ORDER, choose_bottom_line
+from guideqa.qa.compose import Composer, CompositionInput, ExtractiveComposer
+from guideqa.qa.conversation import ConversationStore, InMemoryConversationStore, Turn, check_room
+from guideqa.qa.drugs import DrugLexicon
+from guideqa.qa.evidence import EvidencePool, boxed_warning, explanation
+from guideqa.qa.followup import focus_of, needs_context, resolve, topic_of
+from guideqa.qa.gaps import GapReporter
+from guideqa.qa.knowledge import ClinicalKnowledge
+from guideqa.qa.models import Answer, Intent
+from guideqa.qa.scoring import Scored, UnitScorer
+from guideqa.qa.selection import merge_across_sections
+from guideqa.qa.settings import QASettings
+from guideqa.qa.sources import EvidenceSource
+from guideqa.qa.understanding import (
     QuestionAnalysis,
     analyse,
     classify_intent,
     clinical_vocabulary,
 )
-from qa.weights import study_design
+from guideqa.qa.weights import study_design
 
 
 class InvalidQuestionError(GuideQAError):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingest.models import SourceKind
-from qa.models import Answer, Citation, Explanation, Statement
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.models import Answer, Citation, Explanation, Statement
 
 
 def _marks(numbers: tuple[int, ...]) -> str:

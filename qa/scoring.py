@@ -8,16 +8,16 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from ingest.models import Population, SourceKind
-from qa.coverage import ConceptMatcher, Coverage
-from qa.knowledge import ClinicalKnowledge, QuestionType
-from qa.models import Factor, ScoreBreakdown
-from qa.quantities import number_fit, question_quantities
-from qa.settings import QASettings
-from qa.sources import EvidenceSource
-from qa.understanding import Concept, ConceptKind, QuestionAnalysis
-from qa.units import Unit, UnitKind
-from qa.weights_model import ScoreWeights, probability
+from guideqa.ingest.models import Population, SourceKind
+from guideqa.qa.coverage import ConceptMatcher, Coverage
+from guideqa.qa.knowledge import ClinicalKnowledge, QuestionType
+from guideqa.qa.models import Factor, ScoreBreakdown
+from guideqa.qa.quantities import number_fit, question_quantities
+from guideqa.qa.settings import QASettings
+from guideqa.qa.sources import EvidenceSource
+from guideqa.qa.understanding import Concept, ConceptKind, QuestionAnalysis
+from guideqa.qa.units import Unit, UnitKind
+from guideqa.qa.weights_model import ScoreWeights, probability
 
 # How decisive a grade or strength tag is: A/B/D and "strong" answer a "should" question;
 # C and "weak" less so; I (insufficient) and "not applicable" not at all.

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.models import SourceKind
-from qa.scoring import Scored
-from qa.settings import QASettings
-from qa.understanding import ConceptKind, QuestionAnalysis
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.scoring import Scored
+from guideqa.qa.settings import QASettings
+from guideqa.qa.understanding import ConceptKind, QuestionAnalysis
 
 Stems = Callable[[str], frozenset[str]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.weights_model import ScoreWeights, calibrated_bar
+from guideqa.qa.weights_model import ScoreWeights, calibrated_bar
 
 
 class QASettings(BaseModel):

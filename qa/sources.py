@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from index.models import Hit, SearchFilters, SectionPreference
-from ingest.models import Document, Population, SectionRole
+from guideqa.index.models import Hit, SearchFilters, SectionPreference
+from guideqa.ingest.models import Document, Population, SectionRole
 
 
 class EvidenceSource(Protocol):

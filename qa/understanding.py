@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ingest.models import Document, Population, SectionRole
-from ingest.sections import cue_pattern
-from qa.drugs import DrugLexicon, unindexed_drugs
-from qa.knowledge import ClinicalKnowledge, DrugClass, QuestionType
-from qa.models import Intent
+from guideqa.ingest.models import Document, Population, SectionRole
+from guideqa.ingest.sections import cue_pattern
+from guideqa.qa.drugs import DrugLexicon, unindexed_drugs
+from guideqa.qa.knowledge import ClinicalKnowledge, DrugClass, QuestionType
+from guideqa.qa.models import Intent
 
 Tokenize = Callable[[str], list[str]]
 TermWeight = Callable[[list[str]], float]

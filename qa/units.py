@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from index.models import Hit
-from ingest.models import SectionRole
-from qa.knowledge import ClinicalKnowledge
-from qa.sentences import SentenceSpan, split_sentences
+from guideqa.index.models import Hit
+from guideqa.ingest.models import SectionRole
+from guideqa.qa.knowledge import ClinicalKnowledge
+from guideqa.qa.sentences import SentenceSpan, split_sentences
 
 _LIST_INTRO = re.compile(
     r"(?::|\b(?:include|includes|including|the following|as follows))\s*$", re.IGNORECASE

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.models import Document
-from qa.knowledge import ClinicalKnowledge
+from guideqa.ingest.models import Document
+from guideqa.qa.knowledge import ClinicalKnowledge
 
 # Recency is measured from this year: a guideline from it scores 0; each year is worth 0.01,
 # capped so that an old guideline is never buried by recency alone.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ingest.sections import KnowledgeFileError, load_yaml
+from guideqa.ingest.sections import KnowledgeFileError, load_yaml
 
 WEIGHTS_FILE = Path(__file__).parent / "data" / "score_weights.yaml"
 

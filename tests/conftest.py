@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
-from index.builder import IndexWriter
-from index.hybrid import HybridIndex, open_index
-from index.settings import IndexSettings
-from ingest.chunking import SectionChunker, model_token_counter
-from ingest.convert.ngc import ngc_to_markdown
-from ingest.convert.uspstf import group_by_topic, topic_to_markdown
-from ingest.embedding import HashingEmbedder, create_embedder
-from ingest.loaders import load_paths
-from ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
+from guideqa.api.settings import Settings
+from guideqa.index.builder import IndexWriter
+from guideqa.index.hybrid import HybridIndex, open_index
+from guideqa.index.settings import IndexSettings
+from guideqa.ingest.chunking import SectionChunker, model_token_counter
+from guideqa.ingest.convert.ngc import ngc_to_markdown
+from guideqa.ingest.convert.uspstf import group_by_topic, topic_to_markdown
+from guideqa.ingest.embedding import HashingEmbedder, create_embedder
+from guideqa.ingest.loaders import load_paths
+from guideqa.ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, StateDep
-from api.problems import ApiProblem
-from api.schemas import AskRequest, ConversationOut, TurnOut, problem_responses
-from qa.models import Answer
-from qa.render import render_markdown
+from guideqa.api.deps import EngineDep, StateDep
+from guideqa.api.problems import ApiProblem
+from guideqa.api.schemas import AskRequest, ConversationOut, TurnOut, problem_responses
+from guideqa.qa.models import Answer
+from guideqa.qa.render import render_markdown
 
 router = APIRouter(prefix="/v1", tags=["answers"], responses=problem_responses())
 log = logging.getLogger("guideqa.api")

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import EngineDep
-from api.problems import ApiProblem
-from api.schemas import (
+from guideqa.api.deps import EngineDep
+from guideqa.api.problems import ApiProblem
+from guideqa.api.schemas import (
     DocId,
     DocumentDetail,
     DocumentPage,
@@ -16,8 +16,8 @@ from api.schemas import (
     SectionOut,
     problem_responses,
 )
-from index.supersession import supersession
-from ingest.models import Document, SourceKind
+from guideqa.index.supersession import supersession
+from guideqa.ingest.models import Document, SourceKind
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=problem_responses())
 

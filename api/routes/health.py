@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import StateDep
-from api.schemas import Health, Ready, problem_responses
+from guideqa import __version__
+from guideqa.api.deps import StateDep
+from guideqa.api.schemas import Health, Ready, problem_responses
 
 router = APIRouter(tags=["operations"], responses=problem_responses())
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
 def healthz() -> Health:
-    return Health(status="ok")
+    return Health(status="ok", version=__version__)
 
 
 @router.get(
@@ -22,7 +23,7 @@ def healthz() -> Health:
     responses={503: {"model": Ready, "description": "the index on disk needs an operator"}},
 )
 def readyz(state: StateDep, response: Response) -> Ready:
-    manifest = state.holder.engine.index.manifest
+    manifest = state.qa.engine.index.manifest
     problem = state.index_problem
     if problem is not None:
         response.status_code = 503

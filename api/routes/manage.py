@@ -17,21 +17,19 @@ from fastapi import APIRouter, Depends, Form, Header, Request, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.audit import AuditLog
-from api.deps import StateDep
-from api.guards import check_bearer, token_fingerprint
-from api.problems import ApiProblem
-from api.runtime import index_writer
-from api.schemas import DocId, problem_responses
-from index.builder import IndexWriter
-from index.models import IndexManifest
-from index.supersession import supersession
-from index.versions import current_version, list_versions
-from ingest.errors import IngestError
-from ingest.loaders import default_loaders, load_file
-from ingest.loaders.base import SourceMetadata, apply_metadata
-from ingest.models import Document, SourceKind
-from ingest.settings import IngestLimits
+from guideqa.api.audit import AuditLog
+from guideqa.api.deps import StateDep
+from guideqa.api.guards import check_bearer, token_fingerprint
+from guideqa.api.problems import ApiProblem
+from guideqa.api.schemas import DocId, problem_responses
+from guideqa.index.models import IndexManifest
+from guideqa.index.supersession import supersession
+from guideqa.index.versions import current_version, list_versions
+from guideqa.ingest.errors import IngestError
+from guideqa.ingest.loaders import default_loaders, load_file
+from guideqa.ingest.loaders.base import SourceMetadata, apply_metadata
+from guideqa.ingest.models import Document, SourceKind
+from guideqa.ingest.settings import IngestLimits
 
 router = APIRouter(tags=["index"], responses=problem_responses())
 
@@ -133,7 +131,7 @@ def _parse(path: Path, meta: SourceMetadata, original: str, limits: IngestLimits
 
 def _displaced(state: StateDep, documents: list[Document]) -> list[str]:
     """Indexed documents the upload would replace (same id) or hide (supersedes, series)."""
-    indexed = state.holder.engine.index.documents
+    indexed = state.qa.engine.index.documents
     ids = {d.doc_id for d in indexed}
     hit = [d.doc_id for d in documents if d.doc_id in ids]
     merged = {d.doc_id: d for d in (*indexed, *documents)}
@@ -141,17 +139,6 @@ def _displaced(state: StateDep, documents: list[Document]) -> list[str]:
     for doc in documents:
         hit += [old for old in hidden.get(doc.doc_id, ()) if old in ids]
     return sorted(set(hit))
-
-
-def _writer(state: StateDep) -> IndexWriter:
-    with state.writer_lock:  # two first uploads must not load the model twice
-        if state.writer is None:  # loaded on the first write only: it holds an ingest embedder
-            index_settings = state.settings.index.model_copy(
-                update={"lock_timeout_s": state.settings.server.write_wait_seconds}
-            )
-            state.writer = index_writer(state.settings.model_copy(update={"index": index_settings}))
-        writer: IndexWriter = state.writer
-    return writer
 
 
 def _metadata(fields: dict[str, object]) -> SourceMetadata:
@@ -216,13 +203,12 @@ async def upload_document(
                 f"{original} would replace or hide {', '.join(displaced)}; send replace=true "
                 "to do that",
             )
-        writer = await run_in_threadpool(_writer, state)  # the first call loads a model
-        summary = await run_in_threadpool(writer.ingest, documents)
+        # the first write loads the ingest model: in a worker thread, like the write itself
+        summary = await run_in_threadpool(state.qa.add_documents, documents)
     except BaseException:
         stored.unlink(missing_ok=True)
         raise
-    await run_in_threadpool(state.reloader.check)
-    index = state.holder.engine.index
+    index = state.qa.engine.index
     _audit(state).record(
         "upload",
         token=token_fingerprint(state.settings.write_token()),
@@ -278,14 +264,12 @@ async def _parse_in_worker(
 )
 async def delete_document(doc_id: DocId, request: Request, state: StateDep) -> UploadResult:
     """Remove one document; a new index version without it is published."""
-    document = state.holder.engine.index.store.document(doc_id)
+    document = state.qa.engine.index.store.document(doc_id)
     if document is None:
         raise ApiProblem(404, "Unknown document", f"no document {doc_id!r} is indexed")
-    writer = await run_in_threadpool(_writer, state)
-    await run_in_threadpool(writer.ingest, [], remove=[doc_id])
-    await run_in_threadpool(state.reloader.check)
+    await run_in_threadpool(state.qa.remove, [doc_id])
     _remove_upload(state, document)
-    version = state.holder.engine.index.version
+    version = state.qa.engine.index.version
     _audit(state).record(
         "delete",
         token=token_fingerprint(state.settings.write_token()),
@@ -302,7 +286,7 @@ def _remove_upload(state: StateDep, document: Document) -> None:
     source = Path(document.source_path)
     if source.parent != uploads_dir(state):
         return
-    if not any(d.source_path == document.source_path for d in state.holder.engine.index.documents):
+    if not any(d.source_path == document.source_path for d in state.qa.engine.index.documents):
         source.unlink(missing_ok=True)
 
 

@@ -112,7 +112,7 @@
     error.hidden = true;
     button.disabled = true;
     try {
-      const response = await fetch("/v1/ask", {
+      const response = await fetch("v1/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({ question, conversation_id: state.conversationId }),
@@ -173,7 +173,7 @@
   document.addEventListener("click", (event) => { if (!$("#passage").contains(event.target)) hidePassage(); });
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") hidePassage(); });
 
-  fetch("/readyz").then((r) => r.json()).then((ready) => {
+  fetch("readyz").then((r) => r.json()).then((ready) => {
     const counts = ready.counts_by_kind || {};
     $("#index-status").textContent = `Index ${ready.index_version}: ${counts.guideline || 0} guidelines, ${counts.label || 0} drug labels, ${counts.research || 0} research abstracts.`;
   }).catch(() => { $("#index-status").textContent = "Index status unavailable."; });

@@ -16,14 +16,14 @@ from typing import Any
 
 import yaml
 
-from ingest.convert.nci_pdq import pdq_to_markdown
-from ingest.convert.ngc import ngc_to_markdown
-from ingest.convert.pubmed_xml import pubmed_xml
-from ingest.convert.tac2017 import group_sections, label_to_markdown
-from ingest.convert.uspstf import group_by_topic, topic_to_markdown
-from ingest.loaders import iter_source_files, load_file
-from ingest.loaders.base import slugify
-from ingest.loaders.pubmed import _pubmedqa_record
+from guideqa.ingest.convert.nci_pdq import pdq_to_markdown
+from guideqa.ingest.convert.ngc import ngc_to_markdown
+from guideqa.ingest.convert.pubmed_xml import pubmed_xml
+from guideqa.ingest.convert.tac2017 import group_sections, label_to_markdown
+from guideqa.ingest.convert.uspstf import group_by_topic, topic_to_markdown
+from guideqa.ingest.loaders import iter_source_files, load_file
+from guideqa.ingest.loaders.base import slugify
+from guideqa.ingest.loaders.pubmed import _pubmedqa_record
 
 PDFS: dict[str, dict[str, object]] = {
     "cdc_opioid_prescribing_2022.pdf": {

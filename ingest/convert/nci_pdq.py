@@ -7,8 +7,8 @@ import re
 
 import yaml
 
-from ingest.loaders.base import slugify
-from ingest.loaders.markdown import split_front_matter
+from guideqa.ingest.loaders.base import slugify
+from guideqa.ingest.loaders.markdown import split_front_matter
 
 # Sections that are about the summary, not about patients (and everything under them).
 _DROP_HEADINGS = re.compile(

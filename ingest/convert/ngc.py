@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import defusedxml.ElementTree as SafeET
 import yaml
 
-from ingest.convert.html_text import html_to_text
+from guideqa.ingest.convert.html_text import html_to_text
 
 # Clinical fields, in the order they are written; administrative fields are left out.
 CLINICAL_FIELDS = (

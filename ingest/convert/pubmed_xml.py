@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from ingest.loaders.pubmed import PubMedRecord
+from guideqa.ingest.loaders.pubmed import PubMedRecord
 
 
 def _article(record: PubMedRecord) -> ET.Element:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ingest.loaders.base import slugify
+from guideqa.ingest.loaders.base import slugify
 
 _ORDER = {"boxed warnings": 0, "warnings and precautions": 1, "adverse reactions": 2}
 _HEADINGS = {

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from ingest.convert.html_text import html_to_text
-from ingest.loaders.base import slugify
+from guideqa.ingest.convert.html_text import html_to_text
+from guideqa.ingest.loaders.base import slugify
 
 USPSTF = "U.S. Preventive Services Task Force"
 SITE = "https://www.uspreventiveservicestaskforce.org/uspstf/recommendation-topics"

@@ -8,16 +8,21 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ingest.errors import CorruptFileError, EmptyDocumentError, IngestError, UnsupportedFormatError
-from ingest.loaders.base import Loader
-from ingest.loaders.markdown import MarkdownLoader
-from ingest.loaders.openfda import OpenFdaLoader
-from ingest.loaders.pdf import PdfLoader
-from ingest.loaders.pubmed import MedlineLoader, PubMedQaLoader, PubMedXmlLoader
-from ingest.loaders.spl import SplLoader
-from ingest.models import Document
-from ingest.sections import SectionKnowledge, assign_roles
-from ingest.settings import IngestLimits
+from guideqa.ingest.errors import (
+    CorruptFileError,
+    EmptyDocumentError,
+    IngestError,
+    UnsupportedFormatError,
+)
+from guideqa.ingest.loaders.base import Loader
+from guideqa.ingest.loaders.markdown import MarkdownLoader
+from guideqa.ingest.loaders.openfda import OpenFdaLoader
+from guideqa.ingest.loaders.pdf import PdfLoader
+from guideqa.ingest.loaders.pubmed import MedlineLoader, PubMedQaLoader, PubMedXmlLoader
+from guideqa.ingest.loaders.spl import SplLoader
+from guideqa.ingest.models import Document
+from guideqa.ingest.sections import SectionKnowledge, assign_roles
+from guideqa.ingest.settings import IngestLimits
 
 SUPPORTED = ".pdf .json .jsonl .ndjson .zip .xml .md .markdown .txt .nbib"
 # Files in a corpus folder that describe it rather than belong to it.

@@ -12,8 +12,8 @@ from typing import Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from ingest.errors import CorruptFileError
-from ingest.models import Document, Section, SourceKind, check_doc_id, check_url
+from guideqa.ingest.errors import CorruptFileError
+from guideqa.ingest.models import Document, Section, SourceKind, check_doc_id, check_url
 
 # Small words allowed inside a title ("Recommendations for Use in Renal Impairment").
 TITLE_FUNCTION_WORDS = frozenset(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from ingest.loaders.base import TITLE_FUNCTION_WORDS
-from ingest.models import Section
+from guideqa.ingest.loaders.base import TITLE_FUNCTION_WORDS
+from guideqa.ingest.models import Section
 
 _MAX_TITLE_WORDS = 12
 

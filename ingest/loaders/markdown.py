@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import SourceMetadata, clean_text, parse_metadata, sha256_bytes
-from ingest.models import Document, Section
+from guideqa.ingest.errors import CorruptFileError, EmptyDocumentError
+from guideqa.ingest.loaders.base import SourceMetadata, clean_text, parse_metadata, sha256_bytes
+from guideqa.ingest.models import Document, Section
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _HEADING_START = re.compile(r"(#{1,6})[ \t]+(?=\S)")

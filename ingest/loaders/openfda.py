@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
-from ingest.loaders.label_sections import split_numbered_subsections
-from ingest.models import Document, Section, SourceKind
-from ingest.safe_zip import read_member, zip_members
-from ingest.settings import IngestLimits
-from ingest.tables import Table, html_tables, with_table_rows
+from guideqa.ingest.errors import CorruptFileError, EmptyDocumentError
+from guideqa.ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
+from guideqa.ingest.loaders.label_sections import split_numbered_subsections
+from guideqa.ingest.models import Document, Section, SourceKind
+from guideqa.ingest.safe_zip import read_member, zip_members
+from guideqa.ingest.settings import IngestLimits
+from guideqa.ingest.tables import Table, html_tables, with_table_rows
 
 _CLASS_FIELDS = ("pharm_class_epc", "pharm_class_moa", "pharm_class_cs", "pharm_class_pe")
 

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pypdf
 
-from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import (
+from guideqa.ingest.errors import CorruptFileError, EmptyDocumentError
+from guideqa.ingest.loaders.base import (
     TITLE_FUNCTION_WORDS,
     SourceMetadata,
     clean_text,
     sha256_bytes,
     sidecar_metadata,
 )
-from ingest.models import Document, Section
-from ingest.settings import IngestLimits
+from guideqa.ingest.models import Document, Section
+from guideqa.ingest.settings import IngestLimits
 
 # Lines seen at the top or bottom of at least this share of pages are running heads.
 _RUNNING_SHARE = 0.3

@@ -14,9 +14,9 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import clean_text, sha256_bytes
-from ingest.models import Document, Section, SourceKind
+from guideqa.ingest.errors import CorruptFileError, EmptyDocumentError
+from guideqa.ingest.loaders.base import clean_text, sha256_bytes
+from guideqa.ingest.models import Document, Section, SourceKind
 
 LICENCE = "abstract text; copyright of the journal or authors"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from ingest.errors import CorruptFileError, EmptyDocumentError
-from ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
-from ingest.loaders.openfda import zip_holds
-from ingest.models import Document, Section, SourceKind, Span
-from ingest.safe_zip import read_member, zip_members
-from ingest.settings import IngestLimits
-from ingest.tables import Cell, build_table, render_rows
+from guideqa.ingest.errors import CorruptFileError, EmptyDocumentError
+from guideqa.ingest.loaders.base import clean_text, parse_compact_date, sha256_bytes, slugify
+from guideqa.ingest.loaders.openfda import zip_holds
+from guideqa.ingest.models import Document, Section, SourceKind, Span
+from guideqa.ingest.safe_zip import read_member, zip_members
+from guideqa.ingest.settings import IngestLimits
+from guideqa.ingest.tables import Cell, build_table, render_rows
 
 NS = {"v3": "urn:hl7-org:v3"}
 _V3 = "{urn:hl7-org:v3}"

@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
-from api.app import create_app
-from api.settings import ServerSettings, Settings
-from index.hybrid import HybridIndex
-from qa.conversation import InMemoryConversationStore
-from qa.pipeline import AnswerEngine
+from guideqa.api.app import create_app
+from guideqa.api.settings import ServerSettings, Settings
+from guideqa.index.hybrid import HybridIndex
+from guideqa.qa.conversation import InMemoryConversationStore
+from guideqa.qa.pipeline import AnswerEngine
 
 pytestmark = pytest.mark.integration
 
@@ -147,7 +147,9 @@ def test_documents_listing_filters_and_detail(client: TestClient) -> None:
 
 
 def test_health_readiness_metrics_and_openapi(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    import guideqa
+
+    assert client.get("/healthz").json() == {"status": "ok", "version": guideqa.__version__}
     ready = client.get("/readyz").json()
     assert ready["index_version"] == "v000001" and ready["counts_by_kind"]["label"] >= 9
     _ask(client, question="How is falciparum malaria treated with artemether?")

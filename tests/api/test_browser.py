@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
+from guideqa.api.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -36,7 +36,7 @@ def server(real_index_settings: Settings) -> Iterator[str]:
         "GUIDEQA_EMBEDDING__CACHE_DIR": str(real_index_settings.embedding.cache_dir),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

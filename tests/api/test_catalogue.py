@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.cli import main
-from api.settings import ServerSettings
-from index.versions import current_version
-from ingest.loaders import load_paths
+from guideqa.api.app import create_app
+from guideqa.api.cli import main
+from guideqa.api.settings import ServerSettings
+from guideqa.index.versions import current_version
+from guideqa.ingest.loaders import load_paths
 from tests import hostile
 from tests.api.test_manage import AUTH, TOKEN, small_settings, write_opioid_2016_corpus
 from tests.conftest import DATA, make_writer
@@ -330,7 +330,7 @@ HTTP_CASES = ASK_CASES + READ_CASES + AUTH_CASES + UPLOAD_CASES
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    from ingest.chunking import model_token_counter
+    from guideqa.ingest.chunking import model_token_counter
 
     tmp = tmp_path_factory.mktemp("catalogue")
     settings = small_settings(tmp)

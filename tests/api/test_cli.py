@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
+from guideqa.api.cli import main
 
 
 @pytest.fixture()

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.reload import MAX_BACKOFF_SECONDS, next_interval
-from index.versions import current_version, versions_dir
-from ingest.loaders import load_paths
+from guideqa.api.app import create_app
+from guideqa.api.reload import MAX_BACKOFF_SECONDS, next_interval
+from guideqa.index.versions import current_version, versions_dir
+from guideqa.ingest.loaders import load_paths
 from tests.api.test_manage import OPIOID_QUESTION, small_settings, write_opioid_2016_corpus
 from tests.conftest import DATA, make_writer
 
@@ -117,7 +117,7 @@ def test_disk_full_during_ingest_fails_cleanly_and_keeps_the_served_version(
 ) -> None:
     index = tmp_path / "index"
     env = {**os.environ, "GUIDEQA_EMBEDDING__BACKEND": "hashing", "GUIDEQA_INDEX_DIR": str(index)}
-    command = [sys.executable, "-m", "api.cli", "ingest"]
+    command = [sys.executable, "-m", "guideqa.api.cli", "ingest"]
     first = subprocess.run(
         [*command, str(DATA / "pubmed" / "medline_sample.nbib")],
         env=env,
@@ -141,7 +141,7 @@ def test_disk_full_during_ingest_fails_cleanly_and_keeps_the_served_version(
     assert current_version(index) == "v000001"
     assert sorted(p.name for p in versions_dir(index).iterdir()) == ["v000001"]
     info = subprocess.run(
-        [sys.executable, "-m", "api.cli", "search", "enteroscopy", "--json"],
+        [sys.executable, "-m", "guideqa.api.cli", "search", "enteroscopy", "--json"],
         env=env,
         capture_output=True,
         text=True,

@@ -9,10 +9,10 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from api.guards import Guards, Message, RateLimiter, check_bearer
-from api.problems import ApiProblem
-from api.settings import ServerSettings, Settings
-from api.slots import AnswerSlots
+from guideqa.api.guards import Guards, Message, RateLimiter, check_bearer
+from guideqa.api.problems import ApiProblem
+from guideqa.api.settings import ServerSettings, Settings
+from guideqa.api.slots import AnswerSlots
 
 TOKEN = "a-token-of-sixteen-or-more"
 
@@ -181,7 +181,7 @@ def test_answer_slots_queue_is_bounded_and_times_out() -> None:
 
 
 def test_repeated_kinds_are_asked_once() -> None:
-    from api.schemas import AskRequest
+    from guideqa.api.schemas import AskRequest
 
     request = AskRequest.model_validate({"question": "x", "kinds": ["research"] * 3})
     assert request.kinds == ["research"]
@@ -193,11 +193,11 @@ def test_serve_passes_the_connection_limits_to_uvicorn(
     import uvicorn
     from click.testing import CliRunner
 
-    import api.app
-    from api.cli import main
+    import guideqa.api.app
+    from guideqa.api.cli import main
 
     captured: dict[str, object] = {}
-    monkeypatch.setattr(api.app, "create_app", lambda settings: "app")
+    monkeypatch.setattr(guideqa.api.app, "create_app", lambda settings: "app")
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: captured.update(kwargs))
     monkeypatch.setenv("GUIDEQA_SERVER__TIMEOUT_KEEP_ALIVE", "7")
     result = CliRunner().invoke(main, ["serve"])
@@ -214,8 +214,8 @@ def test_a_client_that_left_while_queued_is_not_answered(
     from fastapi.testclient import TestClient
     from starlette.requests import Request
 
-    from api.app import create_app
-    from ingest.loaders import load_paths
+    from guideqa.api.app import create_app
+    from guideqa.ingest.loaders import load_paths
     from tests.api.test_manage import small_settings, write_opioid_2016_corpus
     from tests.conftest import make_writer
 
@@ -225,7 +225,7 @@ def test_a_client_that_left_while_queued_is_not_answered(
     make_writer(settings, token_counter).ingest(load_paths([folder / "corpus"]).documents)
     app = create_app(settings)
     asked: list[str] = []
-    engine = app.state.guideqa.holder.engine
+    engine = app.state.guideqa.qa.engine
     monkeypatch.setattr(engine, "ask", lambda *args: asked.append(args[0]))
 
     async def gone(self: Request) -> bool:

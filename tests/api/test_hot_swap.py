@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.loaders import load_paths
+from guideqa.ingest.loaders import load_paths
 from tests.api.test_browser import _free_port
 from tests.api.test_manage import (
     AUTH,
@@ -43,7 +43,7 @@ def server(tmp_path: Path, token_counter) -> Iterator[str]:  # type: ignore[no-u
         "GUIDEQA_SERVER__RELOAD_INTERVAL_SECONDS": "0.5",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import ServerSettings, Settings
-from index.errors import IndexCorruptError
-from ingest.loaders import load_paths
+from guideqa.api.app import create_app
+from guideqa.api.settings import ServerSettings, Settings
+from guideqa.index.errors import IndexCorruptError
+from guideqa.ingest.loaders import load_paths
 from tests.api.test_manage import TOKEN, small_settings, write_opioid_2016_corpus
 from tests.conftest import make_writer
 
@@ -62,7 +62,7 @@ def test_500s_are_counted_and_index_errors_are_503_without_paths(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        engine = client.app.state.guideqa.holder.engine
+        engine = client.app.state.guideqa.qa.engine
 
         def broken(*_: object) -> None:
             raise RuntimeError("boom at /srv/secret/path")

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.settings import Settings
-from index.versions import current_version
-from ingest.convert.ngc import ngc_to_markdown
-from ingest.convert.uspstf import group_by_topic, topic_to_markdown
-from ingest.loaders import load_paths
-from qa.settings import QASettings
+from guideqa.api.app import create_app
+from guideqa.api.settings import Settings
+from guideqa.index.versions import current_version
+from guideqa.ingest.convert.ngc import ngc_to_markdown
+from guideqa.ingest.convert.uspstf import group_by_topic, topic_to_markdown
+from guideqa.ingest.loaders import load_paths
+from guideqa.qa.settings import QASettings
 from tests.conftest import DATA, fake_settings, make_writer
 
 TOKEN = "s3cret-token-for-tests"
@@ -224,7 +224,7 @@ def test_same_named_uploads_do_not_collide_and_delete_removes_the_file(
         assert client.post("/v1/documents", headers=AUTH, files=files).status_code == 201
     stored = _uploads(client)
     assert len(stored) == 2 and all(p.name.endswith("-note.md") for p in stored)
-    index = client.app.state.guideqa.holder.engine.index
+    index = client.app.state.guideqa.qa.engine.index
     sources = [index.document(f"note-{n}").source_path for n in (1, 2)]
     assert all(Path(s).is_absolute() for s in sources)  # a later --prune elsewhere keeps them
     assert client.delete("/v1/documents/note-1", headers=AUTH).is_success
@@ -243,7 +243,7 @@ def test_a_slow_upload_does_not_block_health_or_answers(
 ) -> None:
     import threading
 
-    from api.routes import manage
+    from guideqa.api.routes import manage
 
     release, parsing = threading.Event(), threading.Event()
     real_parse = manage._parse
@@ -271,8 +271,8 @@ def test_an_upload_that_parses_too_long_is_refused(
 ) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from api.routes import manage
-    from api.settings import ServerSettings
+    from guideqa.api.routes import manage
+    from guideqa.api.settings import ServerSettings
 
     settings = small_settings(tmp_path)
     settings = settings.model_copy(update={"server": ServerSettings(upload_parse_seconds=0.2)})

@@ -18,9 +18,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
-from api.settings import ServerSettings
-from ingest.loaders import load_paths
+from guideqa.api.app import create_app
+from guideqa.api.settings import ServerSettings
+from guideqa.ingest.loaders import load_paths
 from tests.api.test_manage import AUTH, small_settings, write_opioid_2016_corpus
 from tests.conftest import make_writer
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.loaders import iter_source_files, load_file
+from guideqa.ingest.loaders import iter_source_files, load_file
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 ALLOWED_LICENCE_PREFIXES = ("public domain", "MIT (PubMedQA")

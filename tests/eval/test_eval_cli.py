@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import api.cli_eval  # noqa: F401  (registers the command)
-from api.cli import main
-from eval.bioasq import read_bioasq
+import guideqa.api.cli_eval  # noqa: F401  (registers the command)
+from guideqa.api.cli import main
+from guideqa.eval.bioasq import read_bioasq
 
 
 def test_bioasq_reader_builds_one_document_per_pmid(data_dir: Path) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from eval.dataset import EvalQuestion, EvalSetError, load_questions, question_set
-from eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
-from eval.report import compare, question_changes, write_reports
-from eval.runner import aggregate, score, system_report
-from eval.systems import SystemOutput
-from ingest.models import SourceKind
+from guideqa.eval.dataset import EvalQuestion, EvalSetError, load_questions, question_set
+from guideqa.eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
+from guideqa.eval.report import compare, question_changes, write_reports
+from guideqa.eval.runner import aggregate, score, system_report
+from guideqa.eval.systems import SystemOutput
+from guideqa.ingest.models import SourceKind
 
 
 def test_retrieval_metrics() -> None:

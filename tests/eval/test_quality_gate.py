@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.runtime import answer_engine
-from api.settings import load_settings
-from eval.dataset import load_questions, question_set
-from eval.report import flat_metrics, split_table
-from eval.runner import aggregate, run_system, system_report
-from eval.systems import GuideQASystem
+from guideqa.api.library import GuideQA
+from guideqa.api.settings import load_settings
+from guideqa.eval.dataset import load_questions, question_set
+from guideqa.eval.report import flat_metrics, split_table
+from guideqa.eval.runner import aggregate, run_system, system_report
+from guideqa.eval.systems import GuideQASystem
 
 pytestmark = [pytest.mark.integration, pytest.mark.eval]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def shipped_index() -> None:
     build = subprocess.run(
-        [sys.executable, "-m", "api.cli", "build", str(ROOT / "corpus")],
+        [sys.executable, "-m", "guideqa.api.cli", "build", str(ROOT / "corpus")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -39,7 +39,7 @@ def shipped_index() -> None:
 
 def test_both_splits_meet_the_recorded_floors(shipped_index: None) -> None:
     thresholds = yaml.safe_load((ROOT / "eval" / "thresholds.yaml").read_text())
-    engine = answer_engine(load_settings())
+    engine = GuideQA(load_settings()).engine
     splits = {}
     failures = []
     for split, set_name in (("dev", "clinical"), ("unseen", "unseen")):

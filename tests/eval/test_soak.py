@@ -3,7 +3,7 @@ a real server for minutes and is not part of the test suite)."""
 
 from __future__ import annotations
 
-from eval.soak import Event, Soak, markdown, per_minute, verdict
+from guideqa.eval.soak import Event, Soak, markdown, per_minute, verdict
 
 
 def _soak(events: list[Event], rss: list[tuple[float, float]], minutes: int = 3) -> Soak:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError
-from index.hybrid import open_index
-from index.versions import current_version, list_versions, versions_dir, write_lock
-from ingest.embedding import HashingEmbedder
-from ingest.loaders import load_paths
-from ingest.settings import ChunkingSettings
+from guideqa.index.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError
+from guideqa.index.hybrid import open_index
+from guideqa.index.versions import current_version, list_versions, versions_dir, write_lock
+from guideqa.ingest.embedding import HashingEmbedder
+from guideqa.ingest.loaders import load_paths
+from guideqa.ingest.settings import ChunkingSettings
 from tests.conftest import fake_settings, make_writer
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import CRASH_ENV
-from index.hybrid import open_index
-from index.versions import current_version, versions_dir
-from ingest.embedding import HashingEmbedder
+from guideqa.index.builder import CRASH_ENV
+from guideqa.index.hybrid import open_index
+from guideqa.index.versions import current_version, versions_dir
+from guideqa.ingest.embedding import HashingEmbedder
 from tests.conftest import DATA, fake_settings
 
 
@@ -27,7 +27,7 @@ def _ingest(index_dir: Path, path: Path, crash_at: str | None = None) -> int:
     if crash_at:
         env[CRASH_ENV] = crash_at
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "ingest", str(path)],
+        [sys.executable, "-m", "guideqa.api.cli", "ingest", str(path)],
         env=env,
         capture_output=True,
         timeout=120,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from index.fusion import fuse
-from index.hybrid import HybridIndex
-from index.models import SearchFilters, SectionPreference
-from index.retriever import GuideQARetriever
-from index.settings import Fusion, IndexSettings
-from ingest.models import Population, SectionRole, SourceKind
+from guideqa.index.fusion import fuse
+from guideqa.index.hybrid import HybridIndex
+from guideqa.index.models import SearchFilters, SectionPreference
+from guideqa.index.retriever import GuideQARetriever
+from guideqa.index.settings import Fusion, IndexSettings
+from guideqa.ingest.models import Population, SectionRole, SourceKind
 
 
 def test_finds_metformin_renal_sections(sample_index: HybridIndex) -> None:
@@ -57,7 +57,7 @@ def test_convex_fusion_weights_normalised_scores() -> None:
 
 
 def test_langchain_retriever_returns_documents_with_provenance(sample_index: HybridIndex) -> None:
-    retriever = GuideQARetriever(index=sample_index, k=2)
+    retriever = GuideQARetriever(searcher=sample_index, k=2)
     docs = retriever.invoke("warfarin bleeding risk")
     assert len(docs) == 2
     assert docs[0].metadata["doc_id"] and docs[0].metadata["kind"] in {
@@ -69,10 +69,10 @@ def test_langchain_retriever_returns_documents_with_provenance(sample_index: Hyb
 
 
 def test_hnsw_index_searches_with_filters(tmp_path, data_dir, token_counter) -> None:  # type: ignore[no-untyped-def]
-    from index.hybrid import open_index
-    from index.settings import DenseKind
-    from ingest.embedding import HashingEmbedder
-    from ingest.loaders import load_paths
+    from guideqa.index.hybrid import open_index
+    from guideqa.index.settings import DenseKind
+    from guideqa.ingest.embedding import HashingEmbedder
+    from guideqa.ingest.loaders import load_paths
     from tests.conftest import fake_settings, make_writer
 
     settings = fake_settings(tmp_path / "index")

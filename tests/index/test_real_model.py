@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.builder import IndexWriter
-from index.hybrid import open_index
-from index.settings import IndexSettings
-from ingest.chunking import SectionChunker
-from ingest.embedding import create_embedder
-from ingest.loaders import load_paths
-from ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
+from guideqa.index.builder import IndexWriter
+from guideqa.index.hybrid import open_index
+from guideqa.index.settings import IndexSettings
+from guideqa.ingest.chunking import SectionChunker
+from guideqa.ingest.embedding import create_embedder
+from guideqa.ingest.loaders import load_paths
+from guideqa.ingest.settings import ChunkingSettings, EmbeddingBackend, EmbeddingSettings
 
 pytestmark = pytest.mark.integration
 

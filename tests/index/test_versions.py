@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
-from index.errors import IndexCorruptError
-from index.hybrid import open_index
-from index.versions import current_version, current_version_dir, versions_dir
-from ingest.embedding import HashingEmbedder
-from ingest.loaders import load_paths
+from guideqa.api.cli import main
+from guideqa.index.errors import IndexCorruptError
+from guideqa.index.hybrid import open_index
+from guideqa.index.versions import current_version, current_version_dir, versions_dir
+from guideqa.ingest.embedding import HashingEmbedder
+from guideqa.ingest.loaders import load_paths
 from tests.conftest import DATA, fake_settings, make_writer
 
 

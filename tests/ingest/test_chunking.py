@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.chunking import SectionChunker, TokenCounter
-from ingest.loaders import load_file
-from ingest.settings import ChunkingSettings
+from guideqa.ingest.chunking import SectionChunker, TokenCounter
+from guideqa.ingest.loaders import load_file
+from guideqa.ingest.settings import ChunkingSettings
 
 
 def test_chunks_respect_token_budget_and_sections(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import SectionChunker
-from ingest.models import Document, Section, SourceKind
-from ingest.settings import ChunkingSettings
+from guideqa.ingest.chunking import SectionChunker
+from guideqa.ingest.models import Document, Section, SourceKind
+from guideqa.ingest.settings import ChunkingSettings
 
 LIMIT = 12
 

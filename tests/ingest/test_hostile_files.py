@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import CorruptFileError, IngestError
-from ingest.loaders import default_loaders, load_file, load_paths
-from ingest.loaders.base import SourceMetadata
-from ingest.loaders.markdown import heading
-from ingest.models import SourceKind, check_doc_id
-from ingest.settings import IngestLimits
+from guideqa.ingest.errors import CorruptFileError, IngestError
+from guideqa.ingest.loaders import default_loaders, load_file, load_paths
+from guideqa.ingest.loaders.base import SourceMetadata
+from guideqa.ingest.loaders.markdown import heading
+from guideqa.ingest.models import SourceKind, check_doc_id
+from guideqa.ingest.settings import IngestLimits
 from tests import hostile
 from tests.conftest import DATA
 

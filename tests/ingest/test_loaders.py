@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import CorruptFileError, EmptyDocumentError, UnsupportedFormatError
-from ingest.loaders import load_file, load_paths
-from ingest.models import SourceKind
+from guideqa.ingest.errors import CorruptFileError, EmptyDocumentError, UnsupportedFormatError
+from guideqa.ingest.loaders import load_file, load_paths
+from guideqa.ingest.models import SourceKind
 
 
 def test_pdf_keeps_pages_and_strips_running_headers(data_dir: Path) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunking import protect_lists
-from ingest.convert.ngc import version_date
-from ingest.loaders import load_file
-from ingest.models import Document, Population, Section, SectionRole, SourceKind
-from ingest.sections import KnowledgeFileError, SectionKnowledge, assign_roles
-from ingest.tables import Cell, build_table, html_tables, render_rows, with_table_rows
+from guideqa.ingest.chunking import protect_lists
+from guideqa.ingest.convert.ngc import version_date
+from guideqa.ingest.loaders import load_file
+from guideqa.ingest.models import Document, Population, Section, SectionRole, SourceKind
+from guideqa.ingest.sections import KnowledgeFileError, SectionKnowledge, assign_roles
+from guideqa.ingest.tables import Cell, build_table, html_tables, render_rows, with_table_rows
 
 
 @pytest.fixture(scope="module")

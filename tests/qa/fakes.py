@@ -8,8 +8,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from index.models import Hit, Provenance, SearchFilters, SectionPreference
-from ingest.models import Document, Population, SectionRole, SourceKind
+from guideqa.index.models import Hit, Provenance, SearchFilters, SectionPreference
+from guideqa.ingest.models import Document, Population, SectionRole, SourceKind
 
 CORPUS_SIZE = 1000
 _STOP = frozenset(

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from index.hybrid import HybridIndex
-from ingest.models import SourceKind
-from qa.models import Answer
-from qa.pipeline import AnswerEngine, EmptyQuestionError
-from qa.render import render_markdown
+from guideqa.index.hybrid import HybridIndex
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.models import Answer
+from guideqa.qa.pipeline import AnswerEngine, EmptyQuestionError
+from guideqa.qa.render import render_markdown
 
 pytestmark = pytest.mark.integration
 

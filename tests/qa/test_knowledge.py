@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sections import KnowledgeFileError
-from qa.knowledge import DATA_DIR, ClinicalKnowledge
-from qa.models import Intent
+from guideqa.ingest.sections import KnowledgeFileError
+from guideqa.qa.knowledge import DATA_DIR, ClinicalKnowledge
+from guideqa.qa.models import Intent
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.models import SourceKind
-from qa.conversation import ConversationFullError, InMemoryConversationStore, Turn
-from qa.followup import resolve
-from qa.models import Answer
-from qa.pipeline import AnswerEngine
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.conversation import ConversationFullError, InMemoryConversationStore, Turn
+from guideqa.qa.followup import resolve
+from guideqa.qa.models import Answer
+from guideqa.qa.pipeline import AnswerEngine
 from tests.qa.fakes import FakeSource
 from tests.qa.test_rules import BOXED, BUPROPION, DOCUMENTS, MDD, MEN, PREGNANCY, SETTINGS, WOMEN
 

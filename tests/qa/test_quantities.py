@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.quantities import Quantity, number_fit, question_quantities
+from guideqa.qa.quantities import Quantity, number_fit, question_quantities
 
 
 def test_numbers_with_units_are_read_from_questions() -> None:

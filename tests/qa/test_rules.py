@@ -4,11 +4,11 @@ Passages are real sentences from the corpus documents."""
 
 from __future__ import annotations
 
-from ingest.models import Population, SectionRole, SourceKind
-from qa.models import Answer
-from qa.pipeline import AnswerEngine
-from qa.settings import QASettings
-from qa.weights_model import ScoreWeights
+from guideqa.ingest.models import Population, SectionRole, SourceKind
+from guideqa.qa.models import Answer
+from guideqa.qa.pipeline import AnswerEngine
+from guideqa.qa.settings import QASettings
+from guideqa.qa.weights_model import ScoreWeights
 from tests.qa.fakes import FakeSource, label_document, make_hit
 
 # Simple, fixed weights so that the rules are tested, not the calibration.

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import load_file
-from ingest.models import Population
-from qa.conversation import (
+from guideqa.ingest.loaders import load_file
+from guideqa.ingest.models import Population
+from guideqa.qa.conversation import (
     ConversationNotFoundError,
     FileConversationStore,
     InMemoryConversationStore,
     Turn,
 )
-from qa.drugs import DrugLexicon
-from qa.followup import needs_context, resolve
-from qa.knowledge import ClinicalKnowledge, QuestionType
-from qa.models import Intent
-from qa.sentences import split_sentences
-from qa.understanding import (
+from guideqa.qa.drugs import DrugLexicon
+from guideqa.qa.followup import needs_context, resolve
+from guideqa.qa.knowledge import ClinicalKnowledge, QuestionType
+from guideqa.qa.models import Intent
+from guideqa.qa.sentences import split_sentences
+from guideqa.qa.understanding import (
     ConceptKind,
     analyse,
     classify_intent,
@@ -225,7 +225,7 @@ def test_memory_store_expires_idle_and_least_recent(monkeypatch: pytest.MonkeyPa
     store.create()
     with pytest.raises(ConversationNotFoundError, match="unknown or has expired"):
         store.get(second.conversation_id)
-    import qa.conversation as module
+    import guideqa.qa.conversation as module
 
     now = module.time.monotonic()
     monkeypatch.setattr(module.time, "monotonic", lambda: now + 120)

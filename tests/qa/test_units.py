@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.models import SectionRole, SourceKind
-from qa.knowledge import ClinicalKnowledge
-from qa.units import UnitKind, build_units, looks_like_table_fragment
+from guideqa.ingest.models import SectionRole, SourceKind
+from guideqa.qa.knowledge import ClinicalKnowledge
+from guideqa.qa.units import UnitKind, build_units, looks_like_table_fragment
 from tests.qa.fakes import make_hit
 
 # VA/DoD major depressive disorder guideline (ngc-10991), Major Recommendations, verbatim.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.convert.nci_pdq import pdq_to_markdown
-from ingest.convert.ngc import ngc_to_markdown
-from ingest.convert.tac2017 import group_sections, label_to_markdown
-from ingest.convert.uspstf import group_by_topic, topic_to_markdown
-from ingest.loaders import load_file
-from ingest.models import SourceKind
+from guideqa.ingest.convert.nci_pdq import pdq_to_markdown
+from guideqa.ingest.convert.ngc import ngc_to_markdown
+from guideqa.ingest.convert.tac2017 import group_sections, label_to_markdown
+from guideqa.ingest.convert.uspstf import group_by_topic, topic_to_markdown
+from guideqa.ingest.loaders import load_file
+from guideqa.ingest.models import SourceKind
 
 
 def _load_markdown(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]

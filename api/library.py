@@ -1,0 +1,236 @@
+"""GuideQA as a Python library: one object to ask, search, ingest and retrieve over an index.
+
+    from guideqa import GuideQA
+
+    with GuideQA.open() as qa:
+        answer = qa.ask("What is the maximum daily dose of metformin?")
+
+The CLI and the HTTP service are thin layers over this class. The index is opened on first
+use, so `GuideQA.open(index_dir=...).ingest([...])` also builds a new index."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from guideqa.api.runtime import index_writer, open_searcher
+from guideqa.api.settings import Settings, load_settings
+from guideqa.index.builder import IndexWriter, IngestSummary
+from guideqa.index.hybrid import HybridIndex, settings_id
+from guideqa.index.models import Hit, SearchFilters
+from guideqa.index.versions import version_problem, versions_dir
+from guideqa.ingest.errors import GuideQAError
+from guideqa.ingest.loaders import iter_source_files, load_paths
+from guideqa.ingest.models import Document, SourceKind
+from guideqa.qa.conversation import ConversationStore, InMemoryConversationStore
+from guideqa.qa.models import Answer
+from guideqa.qa.pipeline import AnswerEngine
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from guideqa.index.retriever import GuideQARetriever
+
+Progress = Callable[[int, int], None]
+KindArg = SourceKind | str
+
+
+class ClosedError(GuideQAError):
+    """The GuideQA object was closed."""
+
+
+def _kinds(kind: KindArg | None, kinds: Sequence[KindArg]) -> tuple[SourceKind, ...]:
+    wanted = [*([kind] if kind is not None else []), *kinds]
+    return tuple(dict.fromkeys(SourceKind(k) for k in wanted))
+
+
+class GuideQA:
+    """Ask, search, ingest and retrieve over one GuideQA index. Safe to share between threads
+    for asks and searches; writes are serialised."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AnswerEngine[HybridIndex] | None = None,
+        conversations: ConversationStore | None = None,
+    ) -> None:
+        self.settings = settings
+        server = settings.server
+        self.conversations: ConversationStore = (
+            conversations
+            or (engine.conversations if engine is not None else None)
+            or InMemoryConversationStore(
+                server.max_conversations, server.conversation_idle_seconds, server.max_turns
+            )
+        )
+        self._engine = engine
+        self._writer: IndexWriter | None = None
+        self._swap = threading.Lock()
+        self._write = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, settings: Settings | None = None) -> GuideQA:
+        """GuideQA over the index at `index_dir` (default: GUIDEQA_INDEX_DIR or .guideqa/index),
+        with `settings` or settings from the environment and `.env`."""
+        settings = settings or load_settings()
+        if index_dir is not None:
+            settings = settings.model_copy(update={"index_dir": Path(index_dir)}).resolved()
+        return cls(settings)
+
+    @property
+    def engine(self) -> AnswerEngine[HybridIndex]:
+        """The answer engine over the published index (opened on first use)."""
+        if self._closed:
+            raise ClosedError("this GuideQA was closed: open a new one")
+        if self._engine is None:
+            with self._swap:
+                if self._engine is None:
+                    index = open_searcher(self.settings)
+                    self._engine = AnswerEngine(index, self.settings.qa, self.conversations)
+        return self._engine
+
+    @property
+    def index(self) -> HybridIndex:
+        """The index version being served."""
+        return self.engine.index
+
+    @property
+    def version(self) -> str:
+        """Name of the index version being served, e.g. 'v000003'."""
+        return self.index.version
+
+    def ask(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        kinds: Sequence[KindArg] = (),
+        explain: bool = False,
+    ) -> Answer:
+        """Answer a clinical question; pass the answer's `conversation_id` for a follow-up."""
+        return self.engine.ask(question, conversation_id, _kinds(None, kinds), explain)
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        *,
+        kind: KindArg | None = None,
+        kinds: Sequence[KindArg] = (),
+        drug: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> list[Hit]:
+        """Hybrid (dense + BM25) search: passages with their provenance, best first."""
+        if filters is None:
+            filters = SearchFilters(
+                kinds=_kinds(kind, kinds), drug=drug, year_from=year_from, year_to=year_to
+            )
+        return self.index.search(query, k, filters)
+
+    def document(self, doc_id: str) -> Document | None:
+        """One indexed document with its sections, or None."""
+        return self.index.document(doc_id)
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        prune: bool = False,
+        source_fingerprint: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Add or update documents from files or folders, as `guideqa ingest` does: unchanged
+        documents are reused, files that fail are reported in `failures`, and a complete new
+        version is published atomically (then served by this object)."""
+        folders = [Path(p) for p in paths]
+        report = load_paths(folders, limits=self.settings.ingest)
+        failed = {f.path for f in report.failures}
+        scanned = [str(p) for p in iter_source_files(folders) if str(p) not in failed]
+        return self._write_then_reload(
+            lambda writer: writer.ingest(
+                report.documents,
+                failures=report.failures,
+                prune=prune,
+                scanned_sources=scanned,
+                source_fingerprint=source_fingerprint,
+                progress=progress,
+            )
+        )
+
+    def add_documents(
+        self, documents: Sequence[Document], progress: Progress | None = None
+    ) -> IngestSummary:
+        """Index documents already loaded (an upload); publishes a new version."""
+        return self._write_then_reload(lambda writer: writer.ingest(documents, progress=progress))
+
+    def remove(self, doc_ids: Sequence[str]) -> IngestSummary:
+        """Remove documents by id; publishes a new version without them."""
+        return self._write_then_reload(lambda writer: writer.ingest([], remove=doc_ids))
+
+    def _write_then_reload(self, write: Callable[[IndexWriter], IngestSummary]) -> IngestSummary:
+        with self._write:  # one writer per object; other processes wait on the index lock
+            if self._writer is None:  # loads an ingest embedder: only when something is written
+                self._writer = index_writer(self.settings)
+            summary = write(self._writer)
+        if summary.published and self._engine is not None:
+            self.reload()
+        return summary
+
+    def reload(self) -> bool:
+        """Serve the published version if it is newer than the one served; True if swapped.
+        Raises IndexCorruptError when the published version cannot be loaded."""
+        from guideqa.index.errors import IndexCorruptError
+        from guideqa.index.versions import current_version
+
+        root = self.settings.index.directory
+        with self._swap:
+            served = self._engine
+            published = current_version(root)
+            if served is None or published is None or published == served.index.version:
+                return False
+            folder = versions_dir(root) / published
+            problem = version_problem(folder)
+            if problem is not None:
+                raise IndexCorruptError(f"published version {published} is broken: {problem}")
+            settings = self.settings
+            identity = settings_id(settings.embedding, settings.chunking)
+            index = HybridIndex(folder, settings.index, served.index.embedder, identity)
+            self._engine = AnswerEngine(index, settings.qa, self.conversations, served.composer)
+            return True
+
+    def as_retriever(self, k: int = 5, kinds: Sequence[KindArg] = ()) -> GuideQARetriever:
+        """A LangChain `BaseRetriever` over this index (it follows newly published versions)."""
+        from guideqa.index.retriever import GuideQARetriever
+
+        return GuideQARetriever(
+            searcher=self, k=k, filters=SearchFilters(kinds=_kinds(None, kinds))
+        )
+
+    def asgi_app(self) -> FastAPI:
+        """The HTTP API and web page over this object, to serve (`uvicorn.run(app)`) or to mount
+        in another FastAPI app. Its lifespan polls for newly published index versions."""
+        from guideqa.api.app import create_app
+
+        return create_app(self.settings, qa=self)
+
+    def close(self) -> None:
+        """Release the index; later calls raise ClosedError."""
+        with self._swap:
+            if self._engine is not None:
+                self._engine.index.close()
+            self._engine, self._writer, self._closed = None, None, True
+
+    def __enter__(self) -> GuideQA:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
