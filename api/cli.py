@@ -10,14 +10,15 @@ from typing import Any
 
 import click
 
+from guideqa.api.cli_bench import bench_command
 from guideqa.api.cli_common import friendly_errors, index_option, json_option, progress_bar
-from guideqa.api.cli_eval import bench_command, eval_command
+from guideqa.api.cli_eval import eval_command
 from guideqa.api.library import GuideQA
 from guideqa.api.runtime import limit_malloc_arenas
 from guideqa.api.settings import Settings, load_settings
-from guideqa.index.builder import IngestSummary
 from guideqa.index.hybrid import settings_id
 from guideqa.index.models import Hit, SearchFilters
+from guideqa.index.plan import IngestSummary
 from guideqa.index.versions import (
     current_version,
     current_version_dir,
@@ -51,10 +52,14 @@ def source_fingerprint(paths: list[Path]) -> str:
 
 
 def _run_ingest(
-    settings: Settings, paths: list[Path], prune: bool, fingerprint: str | None
+    settings: Settings,
+    paths: list[Path],
+    prune: bool,
+    fingerprint: str | None,
+    full: bool = False,
 ) -> IngestSummary:
     click.echo(f"Reading {', '.join(map(str, paths))} ...", err=True)
-    return GuideQA(settings).ingest(paths, prune, fingerprint, progress_bar("Embedding"))
+    return GuideQA(settings).ingest(paths, prune, fingerprint, progress_bar("Embedding"), full)
 
 
 def _print_summary(summary: IngestSummary, as_json: bool) -> None:
@@ -66,9 +71,14 @@ def _print_summary(summary: IngestSummary, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     state = f"published {summary.version}" if summary.published else "index unchanged"
+    resumed = (
+        f", {summary.resumed_chunks} taken from the journal of a killed build"
+        if summary.resumed_chunks
+        else ""
+    )
     click.echo(
         f"{state}: {summary.documents} documents, {summary.chunks} chunks "
-        f"({summary.embedded_chunks} embedded) in {summary.seconds:.1f}s"
+        f"({summary.embedded_chunks} embedded{resumed}) in {summary.seconds:.1f}s"
     )
     click.echo(
         f"  added {len(summary.added)}, changed {len(summary.changed)}, "
@@ -97,7 +107,11 @@ def ingest(paths: tuple[Path, ...], prune: bool, index_dir: Path | None, as_json
 
 @main.command()
 @click.argument("corpus", default="corpus", type=click.Path(path_type=Path, exists=True))
-@click.option("--rebuild", is_flag=True, help="Rebuild even if the corpus is unchanged.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Rebuild every part of the index, even if the corpus is unchanged (merges appended rows).",
+)
 @index_option
 @friendly_errors
 def build(corpus: Path, rebuild: bool, index_dir: Path | None) -> None:
@@ -116,7 +130,7 @@ def build(corpus: Path, rebuild: bool, index_dir: Path | None) -> None:
                 f"({manifest.documents} documents, {manifest.chunks} chunks)."
             )
             return
-    summary = _run_ingest(settings, [corpus], True, fingerprint)
+    summary = _run_ingest(settings, [corpus], True, fingerprint, full=rebuild)
     _print_summary(summary, False)
 
 

@@ -14,7 +14,6 @@ import click
 from guideqa.api.cli_common import friendly_errors, index_option
 from guideqa.api.library import GuideQA
 from guideqa.api.settings import Settings, load_settings
-from guideqa.index.versions import current_version_dir, read_manifest
 
 
 def _bar(label: str):  # type: ignore[no-untyped-def]
@@ -196,34 +195,3 @@ def eval_command(
         click.echo(f"## {split}\n\n{markdown_table(reports)}\n")
     click.echo(split_table(splits))
     click.echo(f"\nreport: {path}", err=True)
-
-
-@click.command(name="bench")
-@click.argument("what", type=click.Choice(["search", "ask"]))
-@click.option(
-    "--questions",
-    type=click.Path(path_type=Path, exists=True),
-    default=None,
-    help="One question per line (default eval/questions/latency.txt).",
-)
-@click.option("--repeat", type=int, default=3, show_default=True, help="Passes over the questions.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write JSON here.")
-@index_option
-@friendly_errors
-def bench_command(
-    what: str, questions: Path | None, repeat: int, out: Path | None, index_dir: Path | None
-) -> None:
-    """Measure search or answer latency on the built index (p50/p95, per stage)."""
-    from guideqa.eval.benchmarks import DEFAULT_QUESTIONS, bench_ask, bench_search, read_questions
-
-    settings = load_settings(index_dir)
-    lines = read_questions(questions or DEFAULT_QUESTIONS)
-    if what == "search":
-        result = bench_search(GuideQA(settings).index, lines, repeat)
-    else:
-        engine = GuideQA(settings).engine
-        chunks = read_manifest(current_version_dir(settings.index.directory)).chunks
-        result = bench_ask(engine, chunks, lines, repeat)
-    click.echo(json.dumps(result, indent=2))
-    if out:
-        out.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -142,10 +142,12 @@ class GuideQA:
         prune: bool = False,
         source_fingerprint: str | None = None,
         progress: Progress | None = None,
+        full: bool = False,
     ) -> IngestSummary:
         """Add or update documents from files or folders, as `guideqa ingest` does: unchanged
         documents are reused, files that fail are reported in `failures`, and a complete new
-        version is published atomically (then served by this object)."""
+        version is published atomically (then served by this object). `full` rewrites every
+        part of the index even when the change could be appended (a merge)."""
         folders = [Path(p) for p in paths]
         report = load_paths(folders, limits=self.settings.ingest)
         failed = {f.path for f in report.failures}
@@ -158,6 +160,7 @@ class GuideQA:
                 scanned_sources=scanned,
                 source_fingerprint=source_fingerprint,
                 progress=progress,
+                full=full,
             )
         )
 

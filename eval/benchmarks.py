@@ -24,13 +24,17 @@ def read_questions(path: Path) -> list[str]:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    """p50, p95 and max of a list of milliseconds."""
+    """p50, p95, p99 and max of a list of milliseconds (nearest rank)."""
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+    def rank(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
     return {
         "n": len(ordered),
         "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(p95, 2),
+        "p95_ms": rank(0.95),
+        "p99_ms": rank(0.99),
         "max_ms": round(ordered[-1], 2),
     }
 

@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ import httpx
 
 from guideqa.eval.benchmarks import DEFAULT_QUESTIONS, read_questions
 from guideqa.eval.load_http import rss_mib
+from guideqa.eval.serving import free_port, start_server
 from guideqa.index.versions import current_version, versions_dir
 
 FOLLOW_UPS = ("What about in pregnancy?", "And in older adults?", "What is the dose?", "and it?")
@@ -185,39 +183,11 @@ def _copy_published(source: Path, target: Path) -> None:
     (target / "CURRENT").write_text(name + "\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _start_server(
     index: Path, token: str, port: int, log: Path, extra_env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "GUIDEQA_INDEX_DIR": str(index),
-        "GUIDEQA_API_TOKEN": token,
-        "GUIDEQA_SERVER__RATE_LIMIT_EXEMPT": '["127.0.0.1"]',  # 50 clients from one address
-        "GUIDEQA_SERVER__LOG_LEVEL": "warning",
-        **extra_env,
-    }
-    command = [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited: see {log}")
-        time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("the server did not become ready in 5 minutes")
+    server, _ = start_server(index, port, log, {"GUIDEQA_API_TOKEN": token, **extra_env})
+    return server
 
 
 def run(
@@ -228,7 +198,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="guideqa-soak-") as tmp:
         copy = Path(tmp) / "index"
         _copy_published(index, copy)
-        token, port, log = secrets.token_urlsafe(24), _free_port(), Path(tmp) / "server.log"
+        token, port, log = secrets.token_urlsafe(24), free_port(), Path(tmp) / "server.log"
         server = _start_server(copy, token, port, log, extra_env)
         try:
             started = time.monotonic()

@@ -36,7 +36,7 @@ _EXPORTS = {
     "Callout": "guideqa.qa.models",
     "Hit": "guideqa.index.models",
     "SearchFilters": "guideqa.index.models",
-    "IngestSummary": "guideqa.index.builder",
+    "IngestSummary": "guideqa.index.plan",
     "GuideQARetriever": "guideqa.index.retriever",
     "Document": "guideqa.ingest.models",
     "Section": "guideqa.ingest.models",
@@ -69,8 +69,8 @@ __all__ = [
 if TYPE_CHECKING:
     from guideqa.api.library import ClosedError, GuideQA
     from guideqa.api.settings import Settings, load_settings
-    from guideqa.index.builder import IngestSummary
     from guideqa.index.models import Hit, SearchFilters
+    from guideqa.index.plan import IngestSummary
     from guideqa.index.retriever import GuideQARetriever
     from guideqa.ingest.errors import GuideQAError, IngestError
     from guideqa.ingest.models import Document, Section, SourceKind

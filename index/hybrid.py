@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,7 @@ from guideqa.index.settings import DenseKind, IndexSettings
 from guideqa.index.store import MetadataStore
 from guideqa.index.supersession import superseded_ids
 from guideqa.index.versions import current_version_dir, read_manifest
+from guideqa.ingest.chunking import index_text
 from guideqa.ingest.embedding import Embedder
 from guideqa.ingest.models import Chunk, Document, Population, SectionRole, SourceKind
 from guideqa.ingest.sections import SectionKnowledge
@@ -44,6 +46,20 @@ class _RowFacts:
     year: npt.NDArray[np.int32]
     role: npt.NDArray[np.int8]  # index into SectionRole, -1 when unknown
     population: npt.NDArray[np.int8]  # index into Population, -1 when none
+    live: npt.NDArray[np.bool_]  # False for rows an incremental update detached
+
+
+def per_row(
+    values: npt.NDArray[Any],
+    doc_index: npt.NDArray[np.int32],
+    live: npt.NDArray[np.bool_],
+    fill: Any,
+) -> npt.NDArray[Any]:
+    """A per-document array spread over chunk rows; detached rows (doc_index -1) get `fill`,
+    even when no document is left at all."""
+    if len(values) == 0:
+        return np.full(len(doc_index), fill, dtype=values.dtype)
+    return np.where(live, values[np.where(live, doc_index, 0)], fill)
 
 
 class HybridIndex:
@@ -71,13 +87,12 @@ class HybridIndex:
 
         try:
             self.store = MetadataStore(version_dir / "store.sqlite")
-            self.dense = DenseIndex.load(
-                version_dir / "dense.faiss", DenseKind(self.manifest.dense)
-            )
-            self.lexical = LexicalIndex.load(version_dir / "bm25")
+            self.dense = DenseIndex.load(version_dir, DenseKind(self.manifest.dense), settings)
+            self.lexical = self._lexical(LexicalIndex.load(version_dir / "bm25"))
         except (OSError, RuntimeError, ValueError) as exc:
             raise IndexCorruptError(f"index version at {version_dir} is unreadable: {exc}") from exc
         self._facts = self._row_facts()
+        self._detached = not bool(self._facts.live.all())
         self._superseded = superseded_ids(self.store.documents)
         self._last_query: tuple[str, npt.NDArray[np.float32]] | None = None
         self.sections = SectionKnowledge.load()
@@ -86,6 +101,19 @@ class HybridIndex:
             [d.doc_id not in self._superseded for d in self.store.documents], dtype=bool
         )
 
+    def _lexical(self, base: LexicalIndex) -> LexicalIndex:
+        """The base BM25 index, with the rows appended by incremental updates since."""
+        rows = len(self.store.chunk_doc_index)
+        if rows == base.base_size:
+            return base
+        appended = list(range(base.base_size, rows))
+        texts = []
+        for row, chunk in zip(appended, self.store.chunks(appended), strict=True):
+            position = self.store.chunk_doc_index[row]
+            live = position >= 0
+            texts.append(index_text(self.store.documents[position], chunk) if live else "")
+        return base.with_appended(texts)
+
     @property
     def version(self) -> str:
         """The published version name, e.g. v000003."""
@@ -93,22 +121,21 @@ class HybridIndex:
 
     @property
     def documents(self) -> tuple[Document, ...]:
-        """Every document in this version."""
+        """Every document in this version, as outlines (no section text: `document` has it)."""
         return self.store.documents
 
     def _row_facts(self) -> _RowFacts:
         docs = self.store.documents
-        doc_index = np.asarray(self.store.chunk_doc_index, dtype=np.int32)
+        doc_index = self.store.chunk_doc_index
         kinds = np.asarray([_KINDS.index(d.kind) for d in docs], dtype=np.int8)
         years = np.asarray([d.year or 0 for d in docs], dtype=np.int32)
-        roles = np.asarray(
-            [_ROLES.index(r) if r else -1 for r in self.store.chunk_roles], dtype=np.int8
-        )
-        populations = np.asarray(
-            [_POPULATIONS.index(p) if p else -1 for p in self.store.chunk_populations],
-            dtype=np.int8,
-        )
-        return _RowFacts(doc_index, kinds[doc_index], years[doc_index], roles, populations)
+        roles, populations = self.store.chunk_roles, self.store.chunk_populations
+        # rows detached by an incremental update (doc_index -1) get kind and year -1: no filter
+        # matches them, and `live` keeps them out of unfiltered lexical search too
+        live = doc_index >= 0
+        kind = per_row(kinds, doc_index, live, -1).astype(np.int8)
+        year = per_row(years, doc_index, live, -1).astype(np.int32)
+        return _RowFacts(doc_index, kind, year, roles, populations, live)
 
     def _allowed_docs(self, filters: SearchFilters) -> npt.NDArray[np.bool_]:
         docs = self.store.documents
@@ -137,7 +164,7 @@ class HybridIndex:
         if filters.is_empty():
             return None
         facts = self._facts
-        mask = self._allowed_docs(filters)[facts.doc_index]
+        mask = per_row(self._allowed_docs(filters), facts.doc_index, facts.live, False)
         if filters.kinds:
             mask &= np.isin(facts.kind, [_KINDS.index(k) for k in filters.kinds])
         if filters.year_from:
@@ -230,9 +257,7 @@ class HybridIndex:
         self, query: str, pool: int, mask: npt.NDArray[np.bool_] | None
     ) -> Ranking:
         """(row, cosine) of the nearest chunks."""
-        vector = self._query_vector(query)
-        rows = np.flatnonzero(mask).astype(np.int64) if mask is not None else None
-        return self.dense.search(vector, pool, rows)
+        return self.dense.search(self._query_vector(query), pool, mask)
 
     def _query_vector(self, query: str) -> npt.NDArray[np.float32]:
         # one question is searched once per source kind: embed it once
@@ -250,10 +275,15 @@ class HybridIndex:
         scores = self.lexical.scores(query)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
-        pool = min(pool, len(scores))
+        elif self._detached:
+            scores = np.where(self._facts.live, scores, 0.0)
+        # only rows with a positive score compete: far fewer than all rows at scale, where a
+        # partition over every row was most of the search time (8 ms of 22 at a million)
+        matching = np.flatnonzero(scores > 0)
+        pool = min(pool, len(matching))
         if pool == 0:
             return []
-        top = np.argpartition(-scores, pool - 1)[:pool]
+        top = matching[np.argpartition(-scores[matching], pool - 1)[:pool]]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -25,52 +26,140 @@ class LexicalTokenizer:
         return list(self._stemmer.stemWords(words))
 
 
-class LexicalIndex:
-    """BM25 scores for every chunk row."""
+_K1, _B = 1.2, 0.75
+_STATS = "guideqa_stats.json"  # mean document length: what scoring appended rows needs
 
-    def __init__(self, model: bm25s.BM25, tokenizer: LexicalTokenizer) -> None:
+
+def lucene_score(
+    idf: float, tf: npt.NDArray[np.float32], length: npt.NDArray[np.float32], mean: float | None
+) -> npt.NDArray[np.float32]:
+    """BM25 as bm25s computes it by default (Lucene): idf * tf / (tf + k1 (1 - b + b l/avg))."""
+    norm = _K1 * ((1 - _B) + _B * length / np.float32(mean or 1.0))
+    return np.asarray(idf * tf / (norm + tf), dtype=np.float32)
+
+
+def has_append_stats(directory: Path) -> bool:
+    """Whether a saved BM25 index records what scoring appended rows needs."""
+    return (directory / _STATS).exists()
+
+
+class DeltaPostings:
+    """BM25 postings of rows appended after the base index was built (an incremental update).
+
+    bm25s stores finished scores, so rows cannot be added to it; these few rows are scored
+    here with the same Lucene formula, the base's mean length and the combined frequencies."""
+
+    def __init__(self, token_lists: list[list[str]]) -> None:
+        self.size = len(token_lists)
+        self.lengths = np.asarray([len(t) for t in token_lists], dtype=np.float32)
+        collected: dict[str, dict[int, int]] = {}
+        for row, tokens in enumerate(token_lists):
+            for token in tokens:
+                counts = collected.setdefault(token, {})
+                counts[row] = counts.get(row, 0) + 1
+        self.postings = {
+            token: (
+                np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
+                np.fromiter(counts.values(), dtype=np.float32, count=len(counts)),
+            )
+            for token, counts in collected.items()
+        }
+
+    def df(self, token: str) -> int:
+        """Appended rows that contain the token."""
+        found = self.postings.get(token)
+        return len(found[0]) if found is not None else 0
+
+
+class LexicalIndex:
+    """BM25 scores for every chunk row: the base index, plus any rows appended since."""
+
+    def __init__(
+        self,
+        model: bm25s.BM25,
+        tokenizer: LexicalTokenizer,
+        mean_length: float | None = None,
+        delta: DeltaPostings | None = None,
+    ) -> None:
         self._model = model
         self._tokenize = tokenizer
+        self.mean_length = mean_length
+        self._delta = delta
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         """Index texts; row i of the index is texts[i]."""
         tokenizer = LexicalTokenizer()
-        model = bm25s.BM25(k1=1.2, b=0.75)
+        model = bm25s.BM25(k1=_K1, b=_B)
         corpus = [tokenizer(t) or ["_empty_"] for t in texts]
+        mean_length = float(np.mean([len(c) for c in corpus])) if corpus else 1.0
         model.index(corpus, show_progress=False)
-        return cls(model, tokenizer)
+        return cls(model, tokenizer, mean_length)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
-        """Read an index written by `save`."""
-        model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
-        return cls(model, LexicalTokenizer())
+        """Read an index written by `save`, memory-mapped: the postings stay on disk and in the
+        page cache (shared between processes) instead of in each process's heap."""
+        model = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
+        stats = directory / _STATS
+        mean = json.loads(stats.read_text())["mean_length"] if stats.exists() else None
+        return cls(model, LexicalTokenizer(), mean)
 
     def save(self, directory: Path) -> None:
         """Write the index files into `directory`."""
         self._model.save(str(directory), show_progress=False)
+        (directory / _STATS).write_text(json.dumps({"mean_length": self.mean_length}))
+
+    def with_appended(self, texts: list[str]) -> LexicalIndex:
+        """This index plus rows for `texts`, numbered after the base rows."""
+        if self.mean_length is None:
+            raise ValueError("this BM25 index predates appended rows: rebuild it")
+        delta = DeltaPostings([self._tokenize(t) or ["_empty_"] for t in texts])
+        return LexicalIndex(self._model, self._tokenize, self.mean_length, delta)
+
+    @property
+    def base_size(self) -> int:
+        """Rows in the base index."""
+        return int(self._model.scores["num_docs"])
 
     def tokens(self, text: str) -> list[str]:
         """The stemmed tokens BM25 sees for a text."""
         return self._tokenize(text)
 
+    def _base_df(self, token: str) -> int:
+        indptr = self._model.scores["indptr"]
+        token_id = self._model.vocab_dict.get(token)
+        return int(indptr[token_id + 1] - indptr[token_id]) if token_id is not None else 0
+
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """Inverse document frequency of each token (unknown tokens get the maximum)."""
-        size = int(self._model.scores["num_docs"])
-        indptr = self._model.scores["indptr"]
-        vocab = self._model.vocab_dict
+        delta = self._delta
+        size = self.base_size + (delta.size if delta else 0)
         weights: dict[str, float] = {}
         for token in tokens:
-            token_id = vocab.get(token)
-            freq = int(indptr[token_id + 1] - indptr[token_id]) if token_id is not None else 0
+            freq = self._base_df(token) + (delta.df(token) if delta else 0)
             weights[token] = float(np.log(1.0 + (size - freq + 0.5) / (freq + 0.5)))
         return weights
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """BM25 score of every row for the query (zeros when no query term is indexed)."""
-        size = int(self._model.scores["num_docs"])
-        ids = self._model.get_tokens_ids(self._tokenize(query))
-        if not ids:
-            return np.zeros(size, dtype=np.float32)
-        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+        tokens = self._tokenize(query)
+        ids = self._model.get_tokens_ids(tokens)
+        base = (
+            np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+            if ids
+            else np.zeros(self.base_size, dtype=np.float32)
+        )
+        if self._delta is None:
+            return base
+        return np.concatenate([base, self._appended_scores(tokens, self._delta)])
+
+    def _appended_scores(self, tokens: list[str], delta: DeltaPostings) -> npt.NDArray[np.float32]:
+        scores = np.zeros(delta.size, dtype=np.float32)
+        idf = self.idf(tokens)
+        for token in tokens:  # a repeated query word counts again, as in bm25s
+            found = delta.postings.get(token)
+            if found is not None:
+                rows, tf = found
+                scores[rows] += lucene_score(idf[token], tf, delta.lengths[rows], self.mean_length)
+        return scores

@@ -102,3 +102,9 @@ class IndexManifest(BaseModel):
     source_fingerprint: str | None = None
     build_seconds: float = 0.0
     embedded_chunks: int = 0
+    rows: int | None = Field(
+        default=None, description="chunk rows incl. detached ones (None: equal to chunks)"
+    )
+    base_rows: int | None = Field(
+        default=None, description="rows of the last full build; later rows were appended"
+    )

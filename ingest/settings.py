@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Bumped whenever the exported ONNX graph changes, so indexes built from an older graph are
 # rebuilt rather than mixed with vectors from the new one.
@@ -32,13 +32,20 @@ class EmbeddingSettings(BaseModel):
     backend: EmbeddingBackend = EmbeddingBackend.ONNX
     # int8 = fused graph, dynamic per-channel quantisation: 2.3x the fp32 ingest
     # throughput here, cosine 0.994 to fp32 on corpus chunks (see eval/README.md).
-    precision: str = Field(default="int8", pattern="^(fp32|int8)$")
+    # bf16: torch backend only (oneDNN runs it on AMX where the CPU has it)
+    precision: str = Field(default="int8", pattern="^(fp32|int8|bf16)$")
     max_seq_length: int = 256
     # small, length-sorted batches waste the least padding: 81 chunks/s at 8 vs 63 at 32
     batch_size: int = 8
     query_threads: int = 1
     ingest_threads: int = 2
     cache_dir: Path = Path(".guideqa/models")
+
+    @model_validator(mode="after")
+    def _precision_fits_backend(self) -> EmbeddingSettings:
+        if self.precision == "bf16" and self.backend is not EmbeddingBackend.TORCH:
+            raise ValueError("precision bf16 needs backend torch (ONNX runs fp32 or int8)")
+        return self
 
     def identity(self) -> dict[str, object]:
         """What changes the vectors: an index built with another identity is incompatible."""

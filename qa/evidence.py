@@ -15,7 +15,7 @@ from guideqa.qa.settings import QASettings
 from guideqa.qa.sources import EvidenceSource
 from guideqa.qa.understanding import ConceptKind, QuestionAnalysis
 from guideqa.qa.units import Unit, UnitKind, build_units
-from guideqa.qa.weights import recency
+from guideqa.qa.weights import StudyDesigns, recency
 
 _MAX_REJECTED = 40
 # A label sentence is about a population when its first words name it ("In pediatric patients
@@ -32,7 +32,7 @@ class EvidencePool:
         analysis: QuestionAnalysis,
         knowledge: ClinicalKnowledge,
         settings: QASettings,
-        designs: dict[str, tuple[str | None, float]],
+        designs: StudyDesigns,
         drugs: DrugLexicon,
     ) -> None:
         self.scorer = scorer

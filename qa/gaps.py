@@ -32,10 +32,11 @@ class GapReporter:
         self.source = source
         self.drugs = drugs
         self.counts = Counter(d.kind for d in source.documents)
+        partial = {d.doc_id for d in source.documents if d.partial}  # outlines suffice
         self.partial_only = {
             generic
             for generic, doc_ids in drugs.label_docs.items()
-            if all((doc := source.document(i)) is not None and doc.partial for i in doc_ids)
+            if all(i in partial for i in doc_ids)
         }
 
     def searched(self, kinds: tuple[SourceKind, ...]) -> str:

@@ -29,7 +29,7 @@ from guideqa.qa.understanding import (
     classify_intent,
     clinical_vocabulary,
 )
-from guideqa.qa.weights import study_design
+from guideqa.qa.weights import StudyDesigns
 
 
 class InvalidQuestionError(GuideQAError):
@@ -69,11 +69,7 @@ class AnswerEngine(Generic[Source]):
         self.gaps = GapReporter(index, self.drugs)
         self._vocabulary = clinical_vocabulary(index.documents, index.tokens)
         self._notes = _supersession_notes(index.documents)
-        self._designs = {
-            d.doc_id: study_design(d, self.knowledge)
-            for d in index.documents
-            if d.kind is SourceKind.RESEARCH
-        }
+        self._designs = StudyDesigns(index.document, self.knowledge)
 
     def analyse(self, question: str) -> QuestionAnalysis:
         """Understand a standalone question (drugs, classes, populations, concepts, intent)."""

@@ -19,7 +19,7 @@ class EvidenceSource(Protocol):
 
     @property
     def documents(self) -> tuple[Document, ...]:
-        """Every document of the version."""
+        """Every document of the version, as outlines (sections without their text)."""
         ...
 
     def search(
@@ -42,7 +42,7 @@ class EvidenceSource(Protocol):
         ...
 
     def document(self, doc_id: str) -> Document | None:
-        """A document by id."""
+        """A whole document by id, section text included."""
         ...
 
     def section_hits(

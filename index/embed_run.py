@@ -1,0 +1,106 @@
+"""Embedding for a build: journaled batches, progress with chunks/s and an ETA."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from guideqa.index.journal import EmbeddingJournal, journal_key
+from guideqa.ingest.embedding import Embedder, Vectors
+
+Progress = Callable[[int, int], None]
+Rows = npt.NDArray[np.int64]
+CRASH_ENV = "GUIDEQA_CRASH_AT"  # test hook: kill the process at a named build step
+log = logging.getLogger("guideqa.index")
+
+
+class _Throughput:
+    """Progress of the embedding step: calls back with counts, logs chunks/s and the ETA."""
+
+    def __init__(self, total: int, progress: Progress | None, every_s: float = 10.0) -> None:
+        self.total, self.progress, self.every_s = total, progress, every_s
+        self.done = self.embedded_now = 0
+        self.started = self.logged = time.perf_counter()
+
+    def skipped(self, rows: int) -> None:
+        self.done += rows
+        self._report()
+
+    def embedded(self, rows: int) -> None:
+        self.done += rows
+        self.embedded_now += rows
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress:
+            self.progress(self.done, self.total)
+        now = time.perf_counter()
+        if now - self.logged < self.every_s and self.done < self.total:
+            return
+        self.logged = now
+        rate = self.embedded_now / max(now - self.started, 1e-9)
+        eta = (self.total - self.done) / rate if rate else 0.0
+        log.info(
+            "embedded %d of %d chunks, %.1f chunks/s, ETA %d:%02d",
+            self.done,
+            self.total,
+            rate,
+            *divmod(round(eta), 60),
+        )
+
+
+def checkpoint(step: str) -> None:
+    """Test hook: exit at once, as `kill -9` would, when GUIDEQA_CRASH_AT names this step."""
+    if os.environ.get(CRASH_ENV) == step:
+        os._exit(137)
+
+
+@dataclass(frozen=True)
+class JournalPlace:
+    """Where a build's embedding journal lives and what identifies its batches."""
+
+    root: Path
+    settings_id: str
+    batch_chunks: int
+
+
+def embed_journaled(
+    embedder: Embedder,
+    place: JournalPlace,
+    texts: list[str],
+    progress: Progress | None,
+    out: Vectors,
+    out_rows: Rows,
+) -> int:
+    """Embed in journaled batches into out[out_rows]; a batch finished before a crash is
+    never embedded again. Returns how many vectors came from the journal."""
+    step = place.batch_chunks
+    journal = EmbeddingJournal(
+        place.root, journal_key(place.settings_id, step, texts), embedder.dimension
+    )
+    resumed = 0
+    if journal.completed():
+        log.info("resuming a killed build: %d batches already embedded", journal.completed())
+    # texts of similar length go together: batches carry the least padding
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    meter = _Throughput(len(texts), progress)
+    for batch, start in enumerate(range(0, len(order), step)):
+        rows = order[start : start + step]
+        vectors = journal.load(batch, len(rows))
+        if vectors is None:
+            vectors = embedder.embed([texts[i] for i in rows])
+            journal.save(batch, vectors)
+            checkpoint(f"batch_{batch}")
+            meter.embedded(len(rows))
+        else:
+            resumed += len(rows)
+            meter.skipped(len(rows))
+        out[out_rows[rows]] = vectors
+    return resumed
