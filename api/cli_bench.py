@@ -12,11 +12,10 @@ import click
 from guideqa.api.cli_common import friendly_errors, index_option
 from guideqa.api.library import GuideQA
 from guideqa.api.settings import Settings, load_settings
+from guideqa.eval.bench_report import STEPS
 
 if TYPE_CHECKING:
     from guideqa.eval.bench_suite import BenchStep
-
-STEPS = ("ingest", "ask", "http", "scale", "startup")
 
 
 @dataclass(frozen=True)

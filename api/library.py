@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from guideqa.api.runtime import index_writer, open_searcher
 from guideqa.api.settings import Settings, load_settings
 from guideqa.index.builder import IndexWriter, IngestSummary
+from guideqa.index.embed_run import Progress
 from guideqa.index.hybrid import HybridIndex, settings_id
 from guideqa.index.models import Hit, SearchFilters
 from guideqa.index.versions import version_problem, versions_dir
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
     from guideqa.index.retriever import GuideQARetriever
 
-Progress = Callable[[int, int], None]
 KindArg = SourceKind | str
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from guideqa.index.hybrid import HybridIndex
 from guideqa.ingest.chunking import index_text
-from guideqa.ingest.embedding import create_embedder
+from guideqa.ingest.embedding import create_embedder, onnx_feeds
 from guideqa.ingest.model_files import load_tokenizer, model_directory
 from guideqa.ingest.settings import EmbeddingBackend, EmbeddingSettings
 
@@ -139,13 +139,9 @@ def profile_onnx(settings: EmbeddingSettings, texts: list[str]) -> dict[str, obj
     real = padded = 0
     start = time.perf_counter()
     for begin in range(0, len(order), settings.batch_size):
-        batch = [encodings[i] for i in order[begin : begin + settings.batch_size]]
-        width = max(len(e.ids) for e in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, enc in enumerate(batch):
-            ids[row, : len(enc.ids)], mask[row, : len(enc.ids)] = enc.ids, 1
-        session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})
+        feeds = onnx_feeds([encodings[i] for i in order[begin : begin + settings.batch_size]])
+        session.run(None, feeds)
+        mask = feeds["attention_mask"]
         real, padded = real + int(mask.sum()), padded + mask.size
     run_s = time.perf_counter() - start
     return {

@@ -16,17 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from guideqa.eval.load_http import rss_mib
 from guideqa.index.dense import DenseIndex, build_faiss, choose_structure
 from guideqa.index.hybrid import HybridIndex, open_index
 from guideqa.index.lexical import LexicalIndex
@@ -167,10 +169,7 @@ class RssCurve:
 
 
 def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    return rss_mib(os.getpid()) or 0.0
 
 
 def measure(folder: Path, questions: list[str], settings: IndexSettings) -> dict[str, object]:
@@ -183,7 +182,7 @@ def measure(folder: Path, questions: list[str], settings: IndexSettings) -> dict
     settings = settings.model_copy(update={"directory": folder})
     index = open_index(settings, embedding, ChunkingSettings(), embedder)
     open_s = time.perf_counter() - started - model_s
-    hybrid_ms = [_timed_ms(lambda q=q: index.search(q, 10)) for q in questions]
+    hybrid_ms = [_timed_ms(partial(index.search, q, 10)) for q in questions]
     queries = embedder.embed(questions, for_queries=True)
     serving_rss = _rss_mib()  # before the exact ground truth below allocates its matrices
     dense_ms, recall, sweep = _dense_speed_and_recall(index, queries, folder)
@@ -203,9 +202,9 @@ def measure(folder: Path, questions: list[str], settings: IndexSettings) -> dict
     }
 
 
-def _timed_ms(call: object) -> float:
+def _timed_ms(call: Callable[[], object]) -> float:
     start = time.perf_counter()
-    call()  # type: ignore[operator]
+    call()
     return (time.perf_counter() - start) * 1000
 
 
@@ -221,7 +220,7 @@ def _dense_speed_and_recall(
 ) -> tuple[list[float], float, str]:
     """Dense latency and recall@10 against exact search, at the settings and in a sweep."""
     dense = index.dense
-    timings = [_timed_ms(lambda v=v: dense.search(v, 10, None)) for v in list(queries) * 3]
+    timings = [_timed_ms(partial(dense.search, v, 10, None)) for v in list(queries) * 3]
     if dense.kind is DenseKind.FLAT:
         return timings, 1.0, ""
     exact = np.load(current_version_dir(folder) / "vectors.npy", mmap_mode="r")

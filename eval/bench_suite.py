@@ -24,7 +24,7 @@ from guideqa.eval.bench_ingest import (
     profile_onnx,
     sample_texts,
 )
-from guideqa.eval.benchmarks import DEFAULT_QUESTIONS, percentiles, read_questions
+from guideqa.eval.benchmarks import percentiles
 from guideqa.eval.dataset import load_questions, question_set
 from guideqa.eval.load_http import rss_mib
 from guideqa.eval.load_http import run as load_run
@@ -133,8 +133,8 @@ def bench_http(index_dir: Path, seconds: float) -> BenchStep:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="guideqa-bench-") as tmp:
         log = Path(tmp) / "server.log"
-        server, ready_s = start_server(index_dir, free_port(), log, {})
-        port = _port_of(server)
+        port = free_port()
+        server, ready_s = start_server(index_dir, port, log, {})
         try:
             before = rss_mib(server.pid)
             for clients in HTTP_CLIENTS:
@@ -157,11 +157,6 @@ def bench_http(index_dir: Path, seconds: float) -> BenchStep:
         f"server ready {ready_s:.1f} s after start",
     ]
     return BenchStep("http", f"guideqa bench http --seconds {seconds:.0f}", rows, notes)
-
-
-def _port_of(server: subprocess.Popen[bytes]) -> int:
-    command = server.args if isinstance(server.args, list) else []
-    return int(str(command[command.index("--port") + 1]))
 
 
 def bench_startup(index_dirs: list[Path], repeat: int = 3) -> BenchStep:
@@ -234,8 +229,3 @@ def _python_json(args: list[str]) -> dict[str, object]:
         raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-1500:]}")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-def latency_questions() -> list[str]:
-    """The short latency question list (for quick runs)."""
-    return read_questions(DEFAULT_QUESTIONS)

@@ -26,16 +26,15 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-import numpy.typing as npt
 
+from guideqa.index.dense import Rows
 from guideqa.index.lexical import has_append_stats
 from guideqa.index.models import IndexManifest
 from guideqa.index.settings import DenseKind, IndexSettings
 from guideqa.index.store import append_to_store
+from guideqa.ingest.embedding import Vectors
 from guideqa.ingest.models import Chunk, Document
 
-Vectors = npt.NDArray[np.float32]
-Rows = npt.NDArray[np.int64]
 # embeds texts into out[rows]; returns how many vectors came from the journal
 EmbedInto = Callable[[list[str], Vectors, Rows], int]
 _COPY_ROWS = 65_536

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from guideqa.index.settings import DenseKind, IndexSettings
+from guideqa.ingest.embedding import Vectors
 
-Vectors = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int64]
 RowMask = npt.NDArray[np.bool_]
 

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
+from guideqa.index.dense import Rows
 from guideqa.index.journal import EmbeddingJournal, journal_key
 from guideqa.ingest.embedding import Embedder, Vectors
 
 Progress = Callable[[int, int], None]
-Rows = npt.NDArray[np.int64]
 CRASH_ENV = "GUIDEQA_CRASH_AT"  # test hook: kill the process at a named build step
 log = logging.getLogger("guideqa.index")
 

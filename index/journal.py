@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
-Vectors = npt.NDArray[np.float32]
+from guideqa.ingest.embedding import Vectors
 
 
 def journal_key(settings_id: str, batch_chunks: int, texts: Sequence[str]) -> str:

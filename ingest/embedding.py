@@ -60,6 +60,17 @@ class HashingEmbedder:
         return _normalise(matrix + 1e-6)
 
 
+def onnx_feeds(batch: list[Any]) -> dict[str, npt.NDArray[np.int64]]:
+    """The model inputs for a batch of tokenizer encodings, padded to the longest one."""
+    width = max(len(e.ids) for e in batch)
+    ids = np.zeros((len(batch), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, enc in enumerate(batch):
+        ids[row, : len(enc.ids)] = enc.ids
+        mask[row, : len(enc.ids)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+
 class OnnxEmbedder:
     """all-MiniLM-L6-v2 run by ONNX Runtime: mean pooling and normalisation as in the model."""
 
@@ -112,13 +123,8 @@ class OnnxEmbedder:
 
     def _run(self, batch: list[Any]) -> Vectors:
         assert self._session is not None
-        width = max(len(e.ids) for e in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, enc in enumerate(batch):
-            ids[row, : len(enc.ids)] = enc.ids
-            mask[row, : len(enc.ids)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds = onnx_feeds(batch)
+        mask = feeds["attention_mask"]
         hidden = self._session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)

@@ -56,6 +56,8 @@ class StudyDesigns:
         """Design name and evidence weight; `default` for documents that are not research."""
         if doc_id not in self._known:
             document = self._load(doc_id)
-            research = document is not None and document.kind is SourceKind.RESEARCH
-            self._known[doc_id] = study_design(document, self._knowledge) if research else default  # type: ignore[arg-type]
+            if document is not None and document.kind is SourceKind.RESEARCH:
+                self._known[doc_id] = study_design(document, self._knowledge)
+            else:
+                self._known[doc_id] = default
         return self._known[doc_id]

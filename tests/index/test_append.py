@@ -12,7 +12,7 @@ import pytest
 
 from guideqa.api.settings import Settings
 from guideqa.index.hybrid import HybridIndex, open_index
-from guideqa.index.models import SearchFilters
+from guideqa.index.models import IndexManifest, SearchFilters
 from guideqa.index.settings import DenseKind
 from guideqa.index.versions import current_version_dir, read_manifest
 from guideqa.ingest.embedding import HashingEmbedder
@@ -29,6 +29,22 @@ def _settings(root: Path, fraction: float = 0.5) -> Settings:
         update={"dense": DenseKind.IVF_SQ8, "max_appended_fraction": fraction}
     )
     return settings.model_copy(update={"index": index})
+
+
+def _built(
+    root: Path,
+    token_counter,  # type: ignore[no-untyped-def]
+    fraction: float = 0.5,
+) -> tuple[Settings, list[Document]]:
+    """An IVF index over the sample corpus, published once."""
+    settings = _settings(root, fraction)
+    documents = _corpus()
+    make_writer(settings, token_counter).ingest(documents)
+    return settings, documents
+
+
+def _manifest(settings: Settings) -> IndexManifest:
+    return read_manifest(current_version_dir(settings.index.directory))
 
 
 def _corpus() -> list[Document]:
@@ -92,9 +108,7 @@ def test_removed_documents_leave_no_trace_in_search_or_filters(
     tmp_path: Path,
     token_counter,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = _settings(tmp_path / "index")
-    documents = _corpus()
-    make_writer(settings, token_counter).ingest(documents)
+    settings, documents = _built(tmp_path / "index", token_counter)
     gone = next(d for d in documents if d.kind is SourceKind.LABEL)
     summary = make_writer(settings, token_counter).ingest([], remove=[gone.doc_id])
     assert summary.removed == (gone.doc_id,)
@@ -113,12 +127,10 @@ def test_past_the_appended_share_the_next_ingest_rebuilds_whole(
     tmp_path: Path,
     token_counter,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = _settings(tmp_path / "index", fraction=0.0)
-    documents = _corpus()
-    make_writer(settings, token_counter).ingest(documents)
+    settings, documents = _built(tmp_path / "index", token_counter, fraction=0.0)
     target = documents[0]
     make_writer(settings, token_counter).ingest([_changed(target)])
-    manifest = read_manifest(current_version_dir(settings.index.directory))
+    manifest = _manifest(settings)
     assert manifest.rows == manifest.base_rows == manifest.chunks
     _assert_whole_documents_kept(settings, [_changed(target), *documents[1:]])
 
@@ -145,12 +157,10 @@ def test_an_index_without_append_statistics_is_rebuilt(
     tmp_path: Path,
     token_counter,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = _settings(tmp_path / "index")
-    documents = _corpus()
-    make_writer(settings, token_counter).ingest(documents)
+    settings, documents = _built(tmp_path / "index", token_counter)
     os.remove(current_version_dir(settings.index.directory) / "bm25" / "guideqa_stats.json")
     make_writer(settings, token_counter).ingest([_changed(documents[0])])
-    manifest = read_manifest(current_version_dir(settings.index.directory))
+    manifest = _manifest(settings)
     assert manifest.rows == manifest.base_rows == manifest.chunks
 
 
@@ -167,7 +177,7 @@ def test_other_structures_are_always_rebuilt(
     documents = _corpus()
     make_writer(settings, token_counter).ingest(documents)
     make_writer(settings, token_counter).ingest([_changed(documents[0])])
-    manifest = read_manifest(current_version_dir(settings.index.directory))
+    manifest = _manifest(settings)
     assert manifest.rows == manifest.chunks and manifest.dense == kind.value
     _assert_whole_documents_kept(settings, [_changed(documents[0]), *documents[1:]])
 
@@ -183,9 +193,7 @@ def test_a_forced_full_rebuild_keeps_every_document_whole(
     tmp_path: Path,
     token_counter,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = _settings(tmp_path / "index")
-    documents = _corpus()
-    make_writer(settings, token_counter).ingest(documents)
+    settings, documents = _built(tmp_path / "index", token_counter)
     summary = make_writer(settings, token_counter).ingest([], full=True)
     assert summary.published and summary.embedded_chunks == 0  # nothing re-embedded
     _assert_whole_documents_kept(settings, documents)
@@ -195,9 +203,7 @@ def test_removing_every_document_leaves_an_index_that_opens(
     tmp_path: Path,
     token_counter,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = _settings(tmp_path / "index", fraction=10.0)
-    documents = _corpus()
-    make_writer(settings, token_counter).ingest(documents)
+    settings, documents = _built(tmp_path / "index", token_counter, fraction=10.0)
     make_writer(settings, token_counter).ingest([], remove=[d.doc_id for d in documents])
     index = _open(settings)
     assert index.documents == () and index.manifest.chunks == 0
@@ -213,12 +219,12 @@ def test_removed_rows_count_toward_the_merge(
     settings = _settings(tmp_path / "index", fraction=0.2)
     documents = sorted(_corpus(), key=lambda d: d.doc_id)
     make_writer(settings, token_counter).ingest(documents)
-    total = read_manifest(current_version_dir(settings.index.directory)).chunks
+    total = _manifest(settings).chunks
     index = _open(settings)
     sizes = {d.doc_id: len(index.store.rows_of_document(d.doc_id)) for d in documents}
     small = [d for d in sizes if sizes[d] <= 0.1 * total][:1]
     make_writer(settings, token_counter).ingest([], remove=small)
-    appended = read_manifest(current_version_dir(settings.index.directory))
+    appended = _manifest(settings)
     assert appended.rows is not None and appended.rows > appended.chunks  # a small removal appends
     big, removed = [], 0
     for doc_id, size in sorted(sizes.items(), key=lambda item: -item[1]):
@@ -226,7 +232,7 @@ def test_removed_rows_count_toward_the_merge(
             big.append(doc_id)
             removed += size
     make_writer(settings, token_counter).ingest([], remove=big)
-    merged = read_manifest(current_version_dir(settings.index.directory))
+    merged = _manifest(settings)
     assert merged.rows == merged.base_rows == merged.chunks  # no new rows, yet merged
 
 
@@ -234,13 +240,11 @@ def test_settings_that_now_want_hnsw_get_a_rebuild(
     tmp_path: Path,
     token_counter,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = _settings(tmp_path / "index")
-    documents = _corpus()
-    make_writer(settings, token_counter).ingest(documents)
+    settings, documents = _built(tmp_path / "index", token_counter)
     auto_hnsw = settings.index.model_copy(
         update={"dense": DenseKind.AUTO, "large_dense": DenseKind.HNSW, "exact_search_limit": 10}
     )
     settings = settings.model_copy(update={"index": auto_hnsw})
     make_writer(settings, token_counter).ingest([_changed(documents[0])])
-    manifest = read_manifest(current_version_dir(settings.index.directory))
+    manifest = _manifest(settings)
     assert manifest.dense == "hnsw" and manifest.rows == manifest.chunks
