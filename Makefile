@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run build test lint tree docs clean chromium
+.PHONY: install run build test lint tree docs clean chromium redis
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) chromium
+# The conversation-store and replica tests start a real redis-server (Debian's) on a free port.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { echo "Installing Debian redis-server for the replica tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+test: $(STAMP) chromium redis
 	$(BIN)/python -m pytest
 
 # mypy and the API reference read the installed layout (guideqa.ingest, ...): a tree of links

@@ -23,8 +23,7 @@ from guideqa.api.reload import IndexReloader
 from guideqa.api.routes import ask, documents, health, manage
 from guideqa.api.settings import Settings
 from guideqa.api.slots import AnswerSlots
-from guideqa.index.hybrid import HybridIndex
-from guideqa.qa.conversation import InMemoryConversationStore
+from guideqa.index.backend import SearchIndex
 from guideqa.qa.pipeline import AnswerEngine
 
 WEB = Path(__file__).parent / "web"
@@ -33,7 +32,7 @@ log = logging.getLogger("guideqa.api")
 
 def create_app(
     settings: Settings,
-    engine: AnswerEngine[HybridIndex] | None = None,
+    engine: AnswerEngine[SearchIndex] | None = None,
     qa: GuideQA | None = None,
 ) -> FastAPI:
     """The GuideQA HTTP service over the `qa` facade (built from the settings if not given).
@@ -46,8 +45,6 @@ def create_app(
         qa = GuideQA(settings.model_copy(update={"index": index}), engine)
     qa.engine  # noqa: B018  (open the index and warm the model before the first request)
     conversations = qa.conversations
-    if not isinstance(conversations, InMemoryConversationStore):
-        raise TypeError("the HTTP service keeps conversations in memory")
     metrics = Metrics()
     metrics.set_index_version(qa.version)
     state = AppState(

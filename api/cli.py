@@ -6,11 +6,12 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from guideqa.api.cli_bench import bench_command
+from guideqa.api.cli_cluster import migrate_command, ray_engine
 from guideqa.api.cli_common import friendly_errors, index_option, json_option, progress_bar
 from guideqa.api.cli_eval import eval_command
 from guideqa.api.library import GuideQA
@@ -22,13 +23,15 @@ from guideqa.index.plan import IngestSummary
 from guideqa.index.versions import (
     current_version,
     current_version_dir,
-    list_versions,
     read_manifest,
     version_problem,
     versions_dir,
 )
 from guideqa.ingest.loaders import iter_source_files
 from guideqa.ingest.models import SourceKind
+
+if TYPE_CHECKING:
+    from guideqa.ingest.distributed import RayEngine
 
 
 @click.group()
@@ -57,9 +60,17 @@ def _run_ingest(
     prune: bool,
     fingerprint: str | None,
     full: bool = False,
+    engine: RayEngine | None = None,
 ) -> IngestSummary:
     click.echo(f"Reading {', '.join(map(str, paths))} ...", err=True)
-    return GuideQA(settings).ingest(paths, prune, fingerprint, progress_bar("Embedding"), full)
+    qa = GuideQA(settings)
+    if engine is None:
+        return qa.ingest(paths, prune, fingerprint, progress_bar("Embedding"), full)
+    engine.start()
+    try:
+        return qa.ingest(paths, prune, fingerprint, progress_bar("Embedding"), full, engine)
+    finally:
+        engine.stop()
 
 
 def _print_summary(summary: IngestSummary, as_json: bool) -> None:
@@ -93,13 +104,37 @@ def _print_summary(summary: IngestSummary, as_json: bool) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove documents whose source files are gone.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: parse files in Ray tasks and embed in a pool of Ray actors",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="join this Ray cluster ('auto', ray://host:10001); default: start one here",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="embedding actors")
 @index_option
 @json_option
 @friendly_errors
-def ingest(paths: tuple[Path, ...], prune: bool, index_dir: Path | None, as_json: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...],
+    prune: bool,
+    engine: str,
+    ray_address: str | None,
+    workers: int | None,
+    index_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Add or update documents from files or folders (format detected per file)."""
     settings = load_settings(index_dir)
-    summary = _run_ingest(settings, list(paths), prune, None)
+    runner = None
+    if engine == "ray":
+        runner = ray_engine(settings, ray_address, workers)
+    summary = _run_ingest(settings, list(paths), prune, None, engine=runner)
     _print_summary(summary, as_json)
     if summary.failures:  # bad input: the good files are indexed, the bad ones named above
         sys.exit(2)
@@ -221,10 +256,11 @@ def info(index_dir: Path | None, as_json: bool) -> None:
 @json_option
 @friendly_errors
 def versions(index_dir: Path | None, as_json: bool) -> None:
-    """List the index versions kept on disk (the published one is marked *)."""
-    root = load_settings(index_dir).index.directory
-    current = current_version(root)
-    manifests = list_versions(root)
+    """List the index versions kept (the published one is marked *): folders on disk, or
+    Milvus collections with GUIDEQA_INDEX__BACKEND=milvus."""
+    backend = GuideQA(load_settings(index_dir)).backend
+    current = backend.published_version()
+    manifests = backend.versions()
     if as_json:
         click.echo(
             json.dumps(
@@ -325,3 +361,4 @@ main.add_command(bench_command)
 
 if __name__ == "__main__":
     run()
+main.add_command(migrate_command)

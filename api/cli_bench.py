@@ -13,6 +13,8 @@ from guideqa.api.cli_common import friendly_errors, index_option
 from guideqa.api.library import GuideQA
 from guideqa.api.settings import Settings, load_settings
 from guideqa.eval.bench_report import STEPS
+from guideqa.index.hybrid import HybridIndex
+from guideqa.ingest.errors import GuideQAError
 
 if TYPE_CHECKING:
     from guideqa.eval.bench_suite import BenchStep
@@ -26,13 +28,28 @@ class _Options:
     scale_dir: Path
 
 
+def _local_index(qa: GuideQA) -> HybridIndex:
+    index = qa.index
+    if not isinstance(index, HybridIndex):
+        raise GuideQAError(
+            "guideqa bench measures the local index: unset GUIDEQA_INDEX__BACKEND (the "
+            "'backends' step copies the local index into Milvus Lite itself)"
+        )
+    return index
+
+
 def _run_step(name: str, settings: Settings, qa: GuideQA, options: _Options) -> BenchStep:
+    from guideqa.eval import bench_cluster as cluster
     from guideqa.eval import bench_suite as suite
 
     if name == "ingest":
-        return suite.bench_ingest(settings.embedding, qa.index, options.sample)
+        return suite.bench_ingest(settings.embedding, _local_index(qa), options.sample)
     if name == "ask":
-        return suite.bench_ask(qa.engine, qa.index)
+        return suite.bench_ask(qa.engine, _local_index(qa))  # type: ignore[arg-type]
+    if name == "ray":
+        return cluster.bench_ray(settings.embedding, _local_index(qa), options.sample)
+    if name == "backends":
+        return cluster.bench_backends(settings.index, _local_index(qa), settings.qa)
     if name == "http":
         return suite.bench_http(settings.index.directory, options.seconds)
     if name == "scale":

@@ -38,9 +38,11 @@ def _systems(settings: Settings, baselines: bool, **guideqa_options: Any) -> lis
     systems: list[Any] = [GuideQASystem(engine, **guideqa_options)]
     if baselines:
         from guideqa.eval.langchain_baseline import LangChainBaseline
+        from guideqa.index.hybrid import HybridIndex
 
         systems += [SearchBaseline(engine.index, m) for m in ("lexical", "dense", "hybrid")]
-        systems.append(LangChainBaseline(engine.index))
+        if isinstance(engine.index, HybridIndex):  # it reads the local FAISS vectors
+            systems.append(LangChainBaseline(engine.index))
     return systems
 
 

@@ -11,8 +11,8 @@ from guideqa.api.library import GuideQA
 from guideqa.api.metrics import Metrics
 from guideqa.api.settings import Settings
 from guideqa.api.slots import AnswerSlots
-from guideqa.index.hybrid import HybridIndex
-from guideqa.qa.conversation import InMemoryConversationStore
+from guideqa.index.backend import SearchIndex
+from guideqa.qa.conversation import ConversationStore
 from guideqa.qa.pipeline import AnswerEngine
 
 
@@ -22,7 +22,7 @@ class AppState:
 
     settings: Settings
     qa: GuideQA
-    conversations: InMemoryConversationStore
+    conversations: ConversationStore
     metrics: Metrics
     answer_slots: AnswerSlots = field(default_factory=lambda: AnswerSlots(2, 64, 15.0))
     index_problem: str | None = None  # why the index on disk cannot be (re)loaded, if it cannot
@@ -35,10 +35,10 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-def get_engine(state: Annotated[AppState, Depends(get_state)]) -> AnswerEngine[HybridIndex]:
+def get_engine(state: Annotated[AppState, Depends(get_state)]) -> AnswerEngine[SearchIndex]:
     """The engine serving this request."""
     return state.qa.engine
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
-EngineDep = Annotated[AnswerEngine[HybridIndex], Depends(get_engine)]
+EngineDep = Annotated[AnswerEngine[SearchIndex], Depends(get_engine)]

@@ -16,17 +16,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from guideqa.api.runtime import index_writer, open_searcher
+from guideqa.api.runtime import index_writer, open_backend, open_conversations, open_searcher
 from guideqa.api.settings import Settings, load_settings
+from guideqa.index.backend import IndexBackend, SearchIndex
 from guideqa.index.builder import IndexWriter, IngestSummary
-from guideqa.index.embed_run import Progress
-from guideqa.index.hybrid import HybridIndex, settings_id
+from guideqa.index.embed_run import BatchRunner, Progress
 from guideqa.index.models import Hit, SearchFilters
-from guideqa.index.versions import version_problem, versions_dir
+from guideqa.index.versions import current_version, versions_dir
 from guideqa.ingest.errors import GuideQAError
 from guideqa.ingest.loaders import iter_source_files, load_paths
 from guideqa.ingest.models import Document, SourceKind
-from guideqa.qa.conversation import ConversationStore, InMemoryConversationStore
+from guideqa.qa.conversation import ConversationStore
 from guideqa.qa.models import Answer
 from guideqa.qa.pipeline import AnswerEngine
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from guideqa.index.retriever import GuideQARetriever
+    from guideqa.ingest.distributed import RayEngine
 
 KindArg = SourceKind | str
 
@@ -54,19 +55,17 @@ class GuideQA:
     def __init__(
         self,
         settings: Settings,
-        engine: AnswerEngine[HybridIndex] | None = None,
+        engine: AnswerEngine[SearchIndex] | None = None,
         conversations: ConversationStore | None = None,
     ) -> None:
         self.settings = settings
-        server = settings.server
         self.conversations: ConversationStore = (
             conversations
             or (engine.conversations if engine is not None else None)
-            or InMemoryConversationStore(
-                server.max_conversations, server.conversation_idle_seconds, server.max_turns
-            )
+            or open_conversations(settings)
         )
         self._engine = engine
+        self._backend: IndexBackend | None = None
         self._writer: IndexWriter | None = None
         self._swap = threading.Lock()
         self._write = threading.Lock()
@@ -82,19 +81,26 @@ class GuideQA:
         return cls(settings)
 
     @property
-    def engine(self) -> AnswerEngine[HybridIndex]:
+    def backend(self) -> IndexBackend:
+        """Where index versions live (local folders or Milvus), connected on first use."""
+        if self._backend is None:
+            self._backend = open_backend(self.settings)
+        return self._backend
+
+    @property
+    def engine(self) -> AnswerEngine[SearchIndex]:
         """The answer engine over the published index (opened on first use)."""
         if self._closed:
             raise ClosedError("this GuideQA was closed: open a new one")
         if self._engine is None:
             with self._swap:
                 if self._engine is None:
-                    index = open_searcher(self.settings)
+                    index = open_searcher(self.settings, self.backend)
                     self._engine = AnswerEngine(index, self.settings.qa, self.conversations)
         return self._engine
 
     @property
-    def index(self) -> HybridIndex:
+    def index(self) -> SearchIndex:
         """The index version being served."""
         return self.engine.index
 
@@ -143,13 +149,18 @@ class GuideQA:
         source_fingerprint: str | None = None,
         progress: Progress | None = None,
         full: bool = False,
+        engine: RayEngine | None = None,
     ) -> IngestSummary:
         """Add or update documents from files or folders, as `guideqa ingest` does: unchanged
         documents are reused, files that fail are reported in `failures`, and a complete new
         version is published atomically (then served by this object). `full` rewrites every
-        part of the index even when the change could be appended (a merge)."""
+        part of the index even when the change could be appended (a merge). With a started
+        `engine` (Ray), files are parsed and chunks embedded on its cluster."""
         folders = [Path(p) for p in paths]
-        report = load_paths(folders, limits=self.settings.ingest)
+        if engine is not None:
+            report = engine.load(folders, self.settings.ingest)
+        else:
+            report = load_paths(folders, limits=self.settings.ingest)
         failed = {f.path for f in report.failures}
         scanned = [str(p) for p in iter_source_files(folders) if str(p) not in failed]
         return self._write_then_reload(
@@ -161,7 +172,8 @@ class GuideQA:
                 source_fingerprint=source_fingerprint,
                 progress=progress,
                 full=full,
-            )
+            ),
+            engine,
         )
 
     def add_documents(
@@ -174,35 +186,43 @@ class GuideQA:
         """Remove documents by id; publishes a new version without them."""
         return self._write_then_reload(lambda writer: writer.ingest([], remove=doc_ids))
 
-    def _write_then_reload(self, write: Callable[[IndexWriter], IngestSummary]) -> IngestSummary:
+    def _write_then_reload(
+        self, write: Callable[[IndexWriter], IngestSummary], runner: BatchRunner | None = None
+    ) -> IngestSummary:
         with self._write:  # one writer per object; other processes wait on the index lock
-            if self._writer is None:  # loads an ingest embedder: only when something is written
-                self._writer = index_writer(self.settings)
-            summary = write(self._writer)
+            if runner is not None:  # embedding elsewhere (Ray): no embedder loaded here
+                summary = write(index_writer(self.settings, runner))
+            else:
+                if self._writer is None:  # loads an ingest embedder only when writing
+                    self._writer = index_writer(self.settings)
+                summary = write(self._writer)
+            self._publish_to_backend()
         if summary.published and self._engine is not None:
             self.reload()
         return summary
 
+    def _publish_to_backend(self) -> None:
+        """With a remote backend, the local index only stages builds: publish its current
+        version there (a no-op when that version is already there and served)."""
+        if self.backend.name == "local":
+            return
+        root = self.settings.index.directory
+        name = current_version(root)
+        if name is not None:
+            self.backend.publish(versions_dir(root) / name)
+
     def reload(self) -> bool:
         """Serve the published version if it is newer than the one served; True if swapped.
         Raises IndexCorruptError when the published version cannot be loaded."""
-        from guideqa.index.errors import IndexCorruptError
-        from guideqa.index.versions import current_version
-
-        root = self.settings.index.directory
         with self._swap:
             served = self._engine
-            published = current_version(root)
+            published = self.backend.published_version()
             if served is None or published is None or published == served.index.version:
                 return False
-            folder = versions_dir(root) / published
-            problem = version_problem(folder)
-            if problem is not None:
-                raise IndexCorruptError(f"published version {published} is broken: {problem}")
-            settings = self.settings
-            identity = settings_id(settings.embedding, settings.chunking)
-            index = HybridIndex(folder, settings.index, served.index.embedder, identity)
-            self._engine = AnswerEngine(index, settings.qa, self.conversations, served.composer)
+            index = self.backend.open(served.index.embedder, published)
+            self._engine = AnswerEngine(
+                index, self.settings.qa, self.conversations, served.composer
+            )
             return True
 
     def as_retriever(self, k: int = 5, kinds: Sequence[KindArg] = ()) -> GuideQARetriever:
@@ -225,7 +245,10 @@ class GuideQA:
         with self._swap:
             if self._engine is not None:
                 self._engine.index.close()
+            if self._backend is not None:
+                self._backend.close()
             self._engine, self._writer, self._closed = None, None, True
+            self._backend = None
 
     def __enter__(self) -> GuideQA:
         return self

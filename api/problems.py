@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guideqa.index.errors import (
+    BackendUnavailableError,
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
@@ -18,6 +19,7 @@ from guideqa.index.errors import (
 )
 from guideqa.ingest.errors import GuideQAError, IngestError, ModelError
 from guideqa.qa.conversation import ConversationFullError, ConversationNotFoundError
+from guideqa.qa.conversation_redis import ConversationStoreUnavailableError
 from guideqa.qa.pipeline import EmptyQuestionError, InvalidQuestionError
 
 log = logging.getLogger("guideqa.api")
@@ -64,6 +66,12 @@ _SERVER_SIDE: tuple[tuple[type[GuideQAError], str, str], ...] = (
     (IndexCorruptError, "Index unavailable", "the index could not be read; try again shortly"),
     (IndexMismatchError, "Index unavailable", "the index was built with other settings"),
     (ModelError, "Model unavailable", "the embedding model could not be run"),
+    (BackendUnavailableError, "Index unavailable", "the index backend (Milvus) is unreachable"),
+    (
+        ConversationStoreUnavailableError,
+        "Conversations unavailable",
+        "the conversation store (Redis) is unreachable; retry, or ask without a conversation id",
+    ),
     (
         IndexWriteError,
         "Index not written",

@@ -10,7 +10,6 @@ import logging
 import threading
 
 from guideqa.api.deps import AppState
-from guideqa.index.versions import version_problem, versions_dir
 
 log = logging.getLogger("guideqa.api")
 MAX_BACKOFF_SECONDS = 60.0
@@ -49,9 +48,7 @@ class IndexReloader:
         try:
             self.check()
             served = self.state.qa.version
-            folder = versions_dir(self.state.settings.index.directory) / served
-            problem = version_problem(folder)
-            reason = None if problem is None else f"served version {served} on disk: {problem}"
+            reason = self.state.qa.backend.problem(served)
         except Exception as exc:  # a bad version on disk must not stop the service
             reason = f"{exc}"
         if reason is not None:

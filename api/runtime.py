@@ -8,10 +8,12 @@ import logging
 import os
 
 from guideqa.api.settings import Settings
+from guideqa.index.backend import IndexBackend, SearchIndex, create_backend
 from guideqa.index.builder import IndexWriter
-from guideqa.index.hybrid import HybridIndex, open_index
+from guideqa.index.embed_run import BatchRunner
 from guideqa.ingest.chunking import SectionChunker, model_token_counter
 from guideqa.ingest.embedding import create_embedder
+from guideqa.qa.conversation import ConversationStore, InMemoryConversationStore
 
 
 def limit_threads() -> None:
@@ -41,19 +43,45 @@ def limit_malloc_arenas(arenas: int) -> bool:
         return False
 
 
-def open_searcher(settings: Settings) -> HybridIndex:
+def open_backend(settings: Settings) -> IndexBackend:
+    """The index backend the settings name (local folders or Milvus)."""
+    return create_backend(settings.index, settings.embedding, settings.chunking)
+
+
+def open_searcher(settings: Settings, backend: IndexBackend | None = None) -> SearchIndex:
     """The published index with a warmed-up query embedder."""
     limit_threads()
     embedder = create_embedder(settings.embedding)
     embedder.warm_up()
-    return open_index(settings.index, settings.embedding, settings.chunking, embedder)
+    return (backend or open_backend(settings)).open(embedder)
 
 
-def index_writer(settings: Settings) -> IndexWriter:
-    """A writer whose embedder may use every core (ingest runs alone)."""
+def open_conversations(settings: Settings) -> ConversationStore:
+    """The conversation store the settings name: in memory, or Redis shared by replicas."""
+    server = settings.server
+    if server.conversation_store == "memory":
+        return InMemoryConversationStore(
+            server.max_conversations, server.conversation_idle_seconds, server.max_turns
+        )
+    from guideqa.qa.conversation_redis import RedisConversationStore
+
+    return RedisConversationStore(
+        server.conversation_store,
+        server.max_conversations,
+        server.conversation_idle_seconds,
+        server.max_turns,
+    )
+
+
+def index_writer(settings: Settings, runner: BatchRunner | None = None) -> IndexWriter:
+    """A writer whose embedder may use every core (ingest runs alone); with a `runner`
+    (Ray's actor pool) the batches are embedded there instead."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = create_embedder(settings.embedding, for_ingest=True)
-    embedder.warm_up()
+    if runner is None:
+        embedder.warm_up()
     counter = model_token_counter()
     chunker = SectionChunker(settings.chunking, counter)
-    return IndexWriter(settings.index, settings.embedding, settings.chunking, embedder, chunker)
+    return IndexWriter(
+        settings.index, settings.embedding, settings.chunking, embedder, chunker, runner
+    )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guideqa.index.settings import IndexSettings
-from guideqa.ingest.settings import ChunkingSettings, EmbeddingSettings, IngestLimits
+from guideqa.ingest.settings import ChunkingSettings, EmbeddingSettings, IngestLimits, RaySettings
 from guideqa.qa.settings import QASettings
 
 
@@ -26,6 +26,12 @@ class ServerSettings(BaseModel):
         default=False, description="log question text (off: clinicians paste patient details)"
     )
     max_conversations: int = 1000
+    conversation_store: str = Field(
+        default="memory",
+        pattern=r"^(memory|rediss?://.+)$",
+        description="memory (one process), or redis://host:port/db shared by API replicas so "
+        "that a follow-up may land on any of them",
+    )
     conversation_idle_seconds: float = 3600.0
     max_concurrent_answers: int = Field(default=2, description="CPU-bound answers at once")
     max_upload_bytes: int = 25 * 1024 * 1024
@@ -94,6 +100,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     ingest: IngestLimits = Field(default_factory=IngestLimits)
+    ray: RaySettings = Field(default_factory=RaySettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     qa: QASettings = Field(default_factory=QASettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

@@ -14,7 +14,15 @@ if TYPE_CHECKING:  # this module stays light: the CLI reads STEPS when it starts
     from guideqa.eval.bench_suite import BenchStep
 
 BENCHMARKS = Path(__file__).parent / "BENCHMARKS.md"
-STEPS = ("ingest", "ask", "http", "scale", "startup")  # in the order `bench all` runs them
+STEPS = (
+    "ingest",
+    "ask",
+    "http",
+    "scale",
+    "startup",
+    "ray",
+    "backends",
+)  # in the order `bench all` runs them
 _CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 _PACKAGES = ("torch", "onnxruntime", "faiss-cpu", "bm25s", "sentence-transformers")
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import yaml
 
 from guideqa.eval.dataset import EvalQuestion
-from guideqa.index.hybrid import HybridIndex
+from guideqa.index.backend import SearchIndex
 from guideqa.qa.compose import Framing
 from guideqa.qa.pipeline import AnswerEngine
 from guideqa.qa.weights_model import FEATURES, WEIGHTS_FILE, probability
@@ -55,7 +55,7 @@ def _matches_any(patterns: Sequence[str], text: str) -> bool:
     return any(re.search(p, text, re.IGNORECASE) for p in patterns)
 
 
-def collect(engine: AnswerEngine[HybridIndex], questions: Sequence[EvalQuestion]) -> Candidates:
+def collect(engine: AnswerEngine[SearchIndex], questions: Sequence[EvalQuestion]) -> Candidates:
     """Every candidate statement of every question, as features and labels. Follow-ups are
     asked in their conversation first, then scored as the standalone question they became."""
     framing = Framing(engine.knowledge)

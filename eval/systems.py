@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from guideqa.eval.dataset import EvalQuestion
-from guideqa.index.hybrid import HybridIndex
+from guideqa.index.backend import SearchIndex
 from guideqa.ingest.models import SourceKind
 from guideqa.qa.models import Answer
 from guideqa.qa.pipeline import AnswerEngine
@@ -82,7 +82,7 @@ class GuideQASystem:
 
     def __init__(
         self,
-        engine: AnswerEngine[HybridIndex],
+        engine: AnswerEngine[SearchIndex],
         kinds: tuple[SourceKind, ...] = (),
         quotes_only: bool = False,
     ) -> None:
@@ -116,7 +116,7 @@ class GuideQASystem:
 class SearchBaseline:
     """Retrieval only: the top passages concatenated as the 'answer' (no selection, no context)."""
 
-    def __init__(self, index: HybridIndex, mode: str, passages: int = 3) -> None:
+    def __init__(self, index: SearchIndex, mode: str, passages: int = 3) -> None:
         self.index = index
         self.mode = mode
         self.passages = passages

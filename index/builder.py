@@ -18,6 +18,7 @@ from guideqa.index.append import Head, append_version, appendable, within_share
 from guideqa.index.dense import DenseIndex, build_faiss, choose_structure
 from guideqa.index.embed_run import (
     CRASH_ENV,
+    BatchRunner,
     JournalPlace,
     Progress,
     Rows,
@@ -103,8 +104,10 @@ class IndexWriter:
         chunking: ChunkingSettings,
         embedder: Embedder,
         chunker: SectionChunker,
+        runner: BatchRunner | None = None,
     ) -> None:
         self.index = index
+        self.runner = runner  # who embeds the batches (default: this process, in order)
         self.embedding = embedding
         self.chunking = chunking
         self.embedder = embedder
@@ -264,7 +267,7 @@ class IndexWriter:
         self, texts: list[str], progress: Progress | None, out: Vectors, out_rows: Rows
     ) -> int:
         place = JournalPlace(self.index.directory, self.settings_id, self.index.build_batch_chunks)
-        return embed_journaled(self.embedder, place, texts, progress, out, out_rows)
+        return embed_journaled(self.embedder, place, texts, progress, out, out_rows, self.runner)
 
     def _manifest(
         self,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -70,6 +71,25 @@ class JournalPlace:
     batch_chunks: int
 
 
+class BatchRunner(Protocol):
+    """Embeds batches of texts, possibly many at once (an actor pool), in any order."""
+
+    def run(self, batches: list[list[str]]) -> Iterator[tuple[int, Vectors]]:
+        """(position in `batches`, vectors) for each batch, as each one finishes."""
+        ...
+
+
+class SequentialRunner:
+    """One batch after another with one embedder: the default, in-process engine."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def run(self, batches: list[list[str]]) -> Iterator[tuple[int, Vectors]]:
+        for position, texts in enumerate(batches):
+            yield position, self.embedder.embed(texts)
+
+
 def embed_journaled(
     embedder: Embedder,
     place: JournalPlace,
@@ -77,29 +97,36 @@ def embed_journaled(
     progress: Progress | None,
     out: Vectors,
     out_rows: Rows,
+    runner: BatchRunner | None = None,
 ) -> int:
     """Embed in journaled batches into out[out_rows]; a batch finished before a crash is
-    never embedded again. Returns how many vectors came from the journal."""
+    never embedded again. Returns how many vectors came from the journal. `runner` embeds
+    the batches the journal lacks (default: in order, with `embedder`)."""
     step = place.batch_chunks
     journal = EmbeddingJournal(
         place.root, journal_key(place.settings_id, step, texts), embedder.dimension
     )
-    resumed = 0
     if journal.completed():
         log.info("resuming a killed build: %d batches already embedded", journal.completed())
     # texts of similar length go together: batches carry the least padding
     order = np.argsort([len(t) for t in texts], kind="stable")
     meter = _Throughput(len(texts), progress)
-    for batch, start in enumerate(range(0, len(order), step)):
-        rows = order[start : start + step]
+    batches = [order[start : start + step] for start in range(0, len(order), step)]
+    missing: list[int] = []
+    resumed = 0
+    for batch, rows in enumerate(batches):
         vectors = journal.load(batch, len(rows))
         if vectors is None:
-            vectors = embedder.embed([texts[i] for i in rows])
-            journal.save(batch, vectors)
-            checkpoint(f"batch_{batch}")
-            meter.embedded(len(rows))
-        else:
-            resumed += len(rows)
-            meter.skipped(len(rows))
+            missing.append(batch)
+            continue
+        resumed += len(rows)
+        meter.skipped(len(rows))
         out[out_rows[rows]] = vectors
+    pending = [[texts[i] for i in batches[b]] for b in missing]
+    for position, vectors in (runner or SequentialRunner(embedder)).run(pending):
+        batch = missing[position]
+        journal.save(batch, vectors)
+        checkpoint(f"batch_{batch}")
+        meter.embedded(len(batches[batch]))
+        out[out_rows[batches[batch]]] = vectors
     return resumed

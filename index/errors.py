@@ -24,3 +24,7 @@ class IndexCorruptError(GuideQAError):
 class IndexWriteError(GuideQAError):
     """A new index version could not be written (disk full, read-only, ...); the published
     version is unchanged."""
+
+
+class BackendUnavailableError(GuideQAError):
+    """The index backend (a Milvus server) cannot be reached or refused an operation."""

@@ -42,3 +42,16 @@ def _min_max(ranking: Ranking) -> Ranking:
     low, high = min(values), max(values)
     span = high - low or 1.0
     return [(row, (s - low) / span) for row, s in ranking]
+
+
+def rank(
+    dense: Ranking, lexical: Ranking, mode: str, preferred: Ranking, settings: IndexSettings
+) -> Ranking:
+    """The final ranking of a search: one list alone ("dense", "lexical"), or both fused with
+    the preferred sections' passages boosted. Every backend ranks through this function, so
+    that the same candidates give the same answer on each."""
+    if mode == "dense":
+        return dense
+    if mode == "lexical":
+        return lexical
+    return fuse(dense, lexical, settings, preferred)

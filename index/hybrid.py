@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from guideqa.index.dense import DenseIndex
 from guideqa.index.errors import IndexCorruptError, IndexMismatchError
-from guideqa.index.fusion import Ranking, fuse
+from guideqa.index.fusion import Ranking, rank
 from guideqa.index.lexical import LexicalIndex
 from guideqa.index.models import Hit, IndexManifest, Provenance, SearchFilters, SectionPreference
 from guideqa.index.settings import DenseKind, IndexSettings
@@ -190,12 +190,11 @@ class HybridIndex:
         pool = max(self.settings.candidates, k)
         dense = self.dense_candidates(query, pool, mask) if mode != "lexical" else []
         lexical = self.lexical_candidates(query, pool, mask) if mode != "dense" else []
-        if mode in ("dense", "lexical"):
-            ranked = dense if mode == "dense" else lexical
-        else:
+        preferred: Ranking = []
+        if mode not in ("dense", "lexical"):
             preference = prefer if prefer is not None else self.named_sections(query)
             preferred = self._preferred(dense + lexical, preference)
-            ranked = fuse(dense, lexical, self.settings, preferred)
+        ranked = rank(dense, lexical, mode, preferred, self.settings)
         return self.hits(ranked[:k], dict(dense), dict(lexical))
 
     def named_sections(self, query: str) -> SectionPreference:
@@ -228,6 +227,10 @@ class HybridIndex:
     def document(self, doc_id: str) -> Document | None:
         """A document of this version by id."""
         return self.store.document(doc_id)
+
+    def chunk_count(self, doc_id: str) -> int:
+        """How many passages a document has in this version."""
+        return len(self.store.rows_of_document(doc_id))
 
     def section_hits(
         self,
@@ -284,7 +287,7 @@ class HybridIndex:
         if pool == 0:
             return []
         top = matching[np.argpartition(-scores[matching], pool - 1)[:pool]]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.lexsort((top, -scores[top]))]  # equal scores by row: every backend agrees
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
     def hits(

@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 import Stemmer
+from scipy import sparse
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 
@@ -163,3 +164,37 @@ class LexicalIndex:
                 rows, tf = found
                 scores[rows] += lucene_score(idf[token], tf, delta.lengths[rows], self.mean_length)
         return scores
+
+
+def sparse_rows(index: LexicalIndex) -> tuple[sparse.csr_matrix, dict[str, int]]:
+    """Every row's BM25 weight per token, as a row-major sparse matrix, with the token ids.
+
+    The inner product of a row with a query's token counts is the row's BM25 score for that
+    query, as `LexicalIndex.scores` computes it: how another engine (Milvus) ranks lexically
+    with exactly the same scores, idf and mean length as the local index."""
+    model = index._model
+    stored = model.scores
+    columns = len(stored["indptr"]) - 1
+    # bm25s keeps an id for the empty token that has no column of scores
+    vocabulary = {str(t): int(i) for t, i in model.vocab_dict.items() if int(i) < columns}
+    base = sparse.csc_matrix(
+        (stored["data"], stored["indices"], stored["indptr"]), shape=(index.base_size, columns)
+    ).tocsr()
+    delta = index._delta
+    if delta is None or delta.size == 0:
+        return base, vocabulary
+    for token in delta.postings:
+        vocabulary.setdefault(token, len(vocabulary))
+    idf = index.idf(list(delta.postings))
+    at_rows: list[npt.NDArray[np.int64]] = []
+    at_tokens: list[npt.NDArray[np.int64]] = []
+    weights: list[npt.NDArray[np.float32]] = []
+    for token, (found, tf) in delta.postings.items():
+        at_rows.append(found)
+        at_tokens.append(np.full(len(found), vocabulary[token], dtype=np.int64))
+        weights.append(lucene_score(idf[token], tf, delta.lengths[found], index.mean_length))
+    position = (np.concatenate(at_rows), np.concatenate(at_tokens))
+    shape = (delta.size, len(vocabulary))
+    appended = sparse.coo_matrix((np.concatenate(weights), position), shape=shape).tocsr()
+    base.resize((index.base_size, len(vocabulary)))  # new tokens: columns after the base's
+    return sparse.vstack([base, appended], format="csr"), vocabulary

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class Fusion(StrEnum):
@@ -22,6 +22,13 @@ class DenseKind(StrEnum):
     HNSW = "hnsw"
     IVF_SQ8 = "ivf_sq8"
     AUTO = "auto"  # only as a setting: a built index records the structure it chose
+
+
+class BackendKind(StrEnum):
+    """Where index versions live: folders on this machine, or collections in Milvus."""
+
+    LOCAL = "local"
+    MILVUS = "milvus"
 
 
 class IndexSettings(BaseModel):
@@ -84,6 +91,28 @@ class IndexSettings(BaseModel):
     )
     keep_versions: int = 3
     lock_timeout_s: float = 0.0
+    backend: BackendKind = Field(
+        default=BackendKind.LOCAL,
+        description="local: versions as folders under `directory`; milvus: versions as Milvus "
+        "collections behind an alias (`directory` then stages builds before they are published)",
+    )
+    milvus_uri: str = Field(
+        default="./guideqa-milvus.db",
+        description="a Milvus Lite file (embedded, one process) or a server, http://host:19530",
+    )
+    milvus_token: SecretStr | None = Field(default=None, description="Milvus user:password")
+    milvus_database: str = Field(default="default", description="Milvus database")
+    milvus_prefix: str = Field(
+        default="guideqa",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,30}$",
+        description="collection names: PREFIX_vNNNNNN_HASH per version, alias PREFIX_current",
+    )
+    milvus_batch_rows: int = Field(
+        default=1000, ge=1, description="chunk rows per insert when publishing to Milvus"
+    )
+    milvus_timeout_s: float = Field(
+        default=10.0, gt=0, description="Milvus calls made while answering give up after this"
+    )
 
     @field_validator("large_dense")
     @classmethod

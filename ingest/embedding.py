@@ -93,7 +93,7 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         model_path = ensure_onnx_model(self.settings)
         self._session = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
+            str(model_path), options, providers=[self.settings.onnx_provider]
         )
         self._tokenizer = load_tokenizer(self.settings.max_seq_length)
 

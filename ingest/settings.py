@@ -40,6 +40,11 @@ class EmbeddingSettings(BaseModel):
     query_threads: int = 1
     ingest_threads: int = 2
     cache_dir: Path = Path(".guideqa/models")
+    onnx_provider: str = Field(
+        default="CPUExecutionProvider",
+        description="ONNX Runtime execution provider: CUDAExecutionProvider on a GPU node "
+        "(with onnxruntime-gpu installed in place of onnxruntime)",
+    )
 
     @model_validator(mode="after")
     def _precision_fits_backend(self) -> EmbeddingSettings:
@@ -95,4 +100,25 @@ class IngestLimits(BaseModel):
     )
     max_zip_ratio: float = Field(
         default=200.0, gt=1, description="uncompressed / compressed size of a zip member"
+    )
+
+
+class RaySettings(BaseModel):
+    """`guideqa ingest --engine ray`: where the Ray cluster is and how many embedders run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str | None = Field(
+        default=None,
+        description="None: start a local Ray on this machine; 'auto' or ray://host:10001: "
+        "join a running cluster",
+    )
+    workers: int = Field(
+        default=2,
+        ge=1,
+        description="embedding actors, one ONNX Runtime session (one core) each: one per core "
+        "of the cluster is the ceiling",
+    )
+    load_files_per_task: int = Field(
+        default=8, ge=1, description="source files parsed by one Ray task"
     )

@@ -61,6 +61,10 @@ class ConversationStore(Protocol):
         """Record a turn."""
         ...
 
+    def problem(self) -> str | None:
+        """Why the store cannot be used now (a shared store unreachable), or None."""
+        ...
+
 
 class InMemoryConversationStore:
     """LRU store with an idle timeout; safe across request threads."""
@@ -106,6 +110,9 @@ class InMemoryConversationStore:
         with self._lock:
             conversation.turns.append(turn)
 
+    def problem(self) -> str | None:
+        return None
+
 
 class FileConversationStore:
     """One conversation kept in a JSON file, so CLI follow-ups work across processes."""
@@ -146,6 +153,9 @@ class FileConversationStore:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
         tmp.replace(self.path)
+
+    def problem(self) -> str | None:
+        return None
 
 
 def check_room(conversation: Conversation, max_turns: int) -> None:

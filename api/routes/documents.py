@@ -68,7 +68,7 @@ def list_documents(
 )
 def get_document(doc_id: DocId, engine: EngineDep) -> DocumentDetail:
     documents = engine.index.documents
-    doc = engine.index.store.document(doc_id)
+    doc = engine.index.document(doc_id)
     if doc is None:
         raise ApiProblem(
             404,

@@ -20,11 +20,18 @@ def healthz() -> Health:
     "/readyz",
     response_model=Ready,
     summary="The index is loaded: version and counts",
-    responses={503: {"model": Ready, "description": "the index on disk needs an operator"}},
+    responses={
+        503: {
+            "model": Ready,
+            "description": "the index backend, the conversation store or the index on disk "
+            "needs an operator",
+        }
+    },
 )
 def readyz(state: StateDep, response: Response) -> Ready:
     manifest = state.qa.engine.index.manifest
-    problem = state.index_problem
+    found = [p for p in (state.index_problem, state.conversations.problem()) if p]
+    problem = "; ".join(found) or None
     if problem is not None:
         response.status_code = 503
     return Ready(

@@ -24,7 +24,6 @@ from guideqa.api.problems import ApiProblem
 from guideqa.api.schemas import DocId, problem_responses
 from guideqa.index.models import IndexManifest
 from guideqa.index.supersession import supersession
-from guideqa.index.versions import current_version, list_versions
 from guideqa.ingest.errors import IngestError
 from guideqa.ingest.loaders import default_loaders, load_file
 from guideqa.ingest.loaders.base import SourceMetadata, apply_metadata
@@ -224,7 +223,7 @@ async def upload_document(
             doc_id=d.doc_id,
             title=d.title,
             version=d.version,
-            chunks=len(index.store.rows_of_document(d.doc_id)),
+            chunks=index.chunk_count(d.doc_id),
         )
         for d in documents
     ]
@@ -264,7 +263,7 @@ async def _parse_in_worker(
 )
 async def delete_document(doc_id: DocId, request: Request, state: StateDep) -> UploadResult:
     """Remove one document; a new index version without it is published."""
-    document = state.qa.engine.index.store.document(doc_id)
+    document = state.qa.engine.index.document(doc_id)
     if document is None:
         raise ApiProblem(404, "Unknown document", f"no document {doc_id!r} is indexed")
     await run_in_threadpool(state.qa.remove, [doc_id])
@@ -290,7 +289,7 @@ def _remove_upload(state: StateDep, document: Document) -> None:
         source.unlink(missing_ok=True)
 
 
-@router.get("/v1/index", response_model=IndexVersions, summary="Index versions on disk")
+@router.get("/v1/index", response_model=IndexVersions, summary="Index versions kept")
 def index_versions(state: StateDep) -> IndexVersions:
-    root = state.settings.index.directory
-    return IndexVersions(current=current_version(root), versions=list_versions(root))
+    backend = state.qa.backend  # folders on disk, or Milvus collections
+    return IndexVersions(current=backend.published_version(), versions=backend.versions())
