@@ -20,7 +20,7 @@ from guideqa.api.logs import configure_logging
 from guideqa.api.metrics import Metrics
 from guideqa.api.problems import install_problem_handlers
 from guideqa.api.reload import IndexReloader
-from guideqa.api.routes import ask, documents, health, manage
+from guideqa.api.routes import answers, ask, documents, health, manage
 from guideqa.api.settings import Settings
 from guideqa.api.slots import AnswerSlots
 from guideqa.index.backend import SearchIndex
@@ -81,7 +81,14 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for router in (ask.router, manage.router, documents.router, health.router):
+    for router in (
+        ask.router,
+        answers.router,
+        answers.page,
+        manage.router,
+        documents.router,
+        health.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     if settings.api_token is not None and settings.write_token() is None:

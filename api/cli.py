@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from guideqa.api.cli_answers import answers_group, feedback_group, replay_command
 from guideqa.api.cli_bench import bench_command
 from guideqa.api.cli_cluster import migrate_command, ray_engine
 from guideqa.api.cli_common import friendly_errors, index_option, json_option, progress_bar
@@ -362,3 +363,6 @@ main.add_command(bench_command)
 if __name__ == "__main__":
     run()
 main.add_command(migrate_command)
+main.add_command(answers_group)
+main.add_command(replay_command)
+main.add_command(feedback_group)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from guideqa.api.archive import AnswerArchive
 from guideqa.api.runtime import index_writer, open_backend, open_conversations, open_searcher
 from guideqa.api.settings import Settings, load_settings
 from guideqa.index.backend import IndexBackend, SearchIndex
@@ -29,6 +30,7 @@ from guideqa.ingest.models import Document, SourceKind
 from guideqa.qa.conversation import ConversationStore
 from guideqa.qa.models import Answer
 from guideqa.qa.pipeline import AnswerEngine
+from guideqa.qa.replay import ReplayResult
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -65,6 +67,7 @@ class GuideQA:
             or open_conversations(settings)
         )
         self._engine = engine
+        self.archive = AnswerArchive(settings)
         self._backend: IndexBackend | None = None
         self._writer: IndexWriter | None = None
         self._swap = threading.Lock()
@@ -116,8 +119,25 @@ class GuideQA:
         kinds: Sequence[KindArg] = (),
         explain: bool = False,
     ) -> Answer:
-        """Answer a clinical question; pass the answer's `conversation_id` for a follow-up."""
-        return self.engine.ask(question, conversation_id, _kinds(None, kinds), explain)
+        """Answer a clinical question; pass the answer's `conversation_id` for a follow-up.
+        With recording on (GUIDEQA_RECORDS__ENABLED), the answer is kept under its
+        `answer_id` for `replay`, audit and feedback."""
+        wanted = _kinds(None, kinds)
+        answer = self.engine.ask(question, conversation_id, wanted, explain)
+        self.archive.record(answer, wanted)
+        return answer
+
+    def replay(self, answer_id: str, exact: bool = False) -> ReplayResult:
+        """Ask a recorded answer's question again and diff the answers: on the current index,
+        or with `exact` on the version it was given from, when that is still kept."""
+        engine = self.engine
+        return self.archive.replay(
+            answer_id,
+            self.backend,
+            engine,
+            lambda index: AnswerEngine(index, self.settings.qa, self.conversations),
+            exact,
+        )
 
     def search(
         self,
@@ -247,6 +267,7 @@ class GuideQA:
                 self._engine.index.close()
             if self._backend is not None:
                 self._backend.close()
+            self.archive.close()
             self._engine, self._writer, self._closed = None, None, True
             self._backend = None
 

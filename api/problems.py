@@ -21,6 +21,7 @@ from guideqa.ingest.errors import GuideQAError, IngestError, ModelError
 from guideqa.qa.conversation import ConversationFullError, ConversationNotFoundError
 from guideqa.qa.conversation_redis import ConversationStoreUnavailableError
 from guideqa.qa.pipeline import EmptyQuestionError, InvalidQuestionError
+from guideqa.qa.records import RecordingOffError, RecordNotFoundError
 
 log = logging.getLogger("guideqa.api")
 PROBLEM_JSON = "application/problem+json"
@@ -54,6 +55,8 @@ def problem(
 
 _DOMAIN_STATUS: tuple[tuple[type[GuideQAError], int, str], ...] = (
     (ConversationNotFoundError, 404, "Unknown conversation"),
+    (RecordNotFoundError, 404, "Unknown answer"),
+    (RecordingOffError, 404, "Answer recording is off"),
     (ConversationFullError, 409, "Conversation full"),
     (EmptyQuestionError, 422, "Empty question"),
     (InvalidQuestionError, 422, "Invalid question"),

@@ -161,3 +161,6 @@ class Ready(BaseModel):
     documents: int
     chunks: int
     counts_by_kind: dict[str, int]
+    recording: bool = Field(
+        default=False, description="answers are recorded (permalinks, replay, feedback)"
+    )

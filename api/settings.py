@@ -86,6 +86,32 @@ class ServerSettings(BaseModel):
     )
 
 
+class RecordSettings(BaseModel):
+    """Answer records (permalinks, replay, audit export, feedback). Off by default: questions
+    may carry protected health information."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = Field(
+        default=False, description="store every answer (GUIDEQA_RECORDS__ENABLED)"
+    )
+    path: Path = Field(default=Path(".guideqa/answers.sqlite"), description="the SQLite file")
+    retention_days: float = Field(
+        default=30.0, gt=0, description="records and their feedback are deleted after this"
+    )
+    redact: bool = Field(
+        default=True,
+        description="replace obvious identifiers (dates of birth, record numbers, phone numbers, "
+        "e-mails) in recorded questions: best effort, not de-identification",
+    )
+    read_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token that may read records and feedback (the API token may too); "
+        "a permalink alone shows nothing",
+    )
+    max_comment_chars: int = Field(default=2000, gt=0, description="feedback free text")
+
+
 class Settings(BaseSettings):
     """All GuideQA settings. Nested fields: GUIDEQA_EMBEDDING__BACKEND=torch, ..."""
 
@@ -104,6 +130,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     qa: QASettings = Field(default_factory=QASettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    records: RecordSettings = Field(default_factory=RecordSettings)
 
     def write_token(self) -> str | None:
         """The token that enables the write endpoints: none when unset, empty or too short."""
@@ -111,6 +138,15 @@ class Settings(BaseSettings):
             return None
         token = self.api_token.get_secret_value().strip()
         return token if len(token) >= self.server.min_token_length else None
+
+    def read_tokens(self) -> tuple[str, ...]:
+        """Tokens that may read answer records: the read token and the write token."""
+        found = [self.write_token()]
+        if self.records.read_token is not None:
+            token = self.records.read_token.get_secret_value().strip()
+            if len(token) >= self.server.min_token_length:
+                found.append(token)
+        return tuple(t for t in found if t)
 
     def resolved(self) -> Settings:
         """A copy where GUIDEQA_INDEX_DIR (or --index) has been applied to the index section."""

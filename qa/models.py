@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -130,9 +131,15 @@ class AnswerSection(_Frozen):
     statements: tuple[Statement, ...]
 
 
+def new_answer_id() -> str:
+    """An unguessable answer id (128 random bits): a permalink reveals nothing about others."""
+    return secrets.token_urlsafe(16)
+
+
 class Answer(_Frozen):
     """A composed answer; every statement traces to a cited passage."""
 
+    answer_id: str | None = None
     question: str
     interpreted_question: str
     summary: str

@@ -18,7 +18,7 @@ from guideqa.qa.evidence import EvidencePool, boxed_warning, explanation
 from guideqa.qa.followup import focus_of, needs_context, resolve, topic_of
 from guideqa.qa.gaps import GapReporter
 from guideqa.qa.knowledge import ClinicalKnowledge
-from guideqa.qa.models import Answer, Intent
+from guideqa.qa.models import Answer, Intent, new_answer_id
 from guideqa.qa.scoring import Scored, UnitScorer
 from guideqa.qa.selection import merge_across_sections
 from guideqa.qa.settings import QASettings
@@ -112,7 +112,7 @@ class AnswerEngine(Generic[Source]):
         answer = self.composer.compose(request)
         timings["total"] = _ms(started)
         self._remember(question.strip(), interpretation, analysis, answer)
-        return answer.model_copy(update={"timings_ms": timings})
+        return answer.model_copy(update={"timings_ms": timings, "answer_id": new_answer_id()})
 
     def _remember(
         self,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from guideqa.api.deps import EngineDep, StateDep
+from guideqa.api.deps import StateDep
 from guideqa.api.problems import ApiProblem
 from guideqa.api.schemas import AskRequest, ConversationOut, TurnOut, problem_responses
 from guideqa.qa.models import Answer
@@ -38,9 +38,7 @@ def _require_json(request: Request) -> None:
     },
     summary="Answer a clinical question (a follow-up when conversation_id is given)",
 )
-async def ask(
-    body: AskRequest, request: Request, state: StateDep, engine: EngineDep
-) -> Answer | PlainTextResponse:
+async def ask(body: AskRequest, request: Request, state: StateDep) -> Answer | PlainTextResponse:
     question = body.question.strip()
     limit = state.settings.server.max_question_chars
     if not question:
@@ -57,8 +55,8 @@ async def ask(
     async with state.answer_slots.slot():  # CPU-bound: worker threads, a bounded number
         if await request.is_disconnected():  # the client left while waiting: do no work
             raise ApiProblem(499, "Client closed request", "the client disconnected")
-        answer = await run_in_threadpool(
-            engine.ask, question, body.conversation_id, kinds, body.explain
+        answer = await run_in_threadpool(  # recorded when recording is on
+            state.qa.ask, question, body.conversation_id, kinds, body.explain
         )
     state.metrics.answers.inc()
     if answer.abstained:

@@ -41,6 +41,7 @@ def readyz(state: StateDep, response: Response) -> Ready:
         documents=manifest.documents,
         chunks=manifest.chunks,
         counts_by_kind=manifest.counts_by_kind,
+        recording=state.qa.archive.enabled,
     )
 
 

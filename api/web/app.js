@@ -2,7 +2,8 @@
 (function () {
   "use strict";
   const $ = (selector) => document.querySelector(selector);
-  const state = { conversationId: null, turns: 0 };
+  const state = { conversationId: null, turns: 0, recording: false };
+  const recordPage = document.body.dataset.page === "record";
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -55,7 +56,47 @@
 
   function hidePassage() { $("#passage").hidden = true; }
 
-  function renderAnswer(answer) {
+  async function sendFeedback(answerId, body, status) {
+    try {
+      const response = await fetch(`v1/answers/${encodeURIComponent(answerId)}/feedback`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      const reply = await response.json();
+      status.textContent = response.ok ? "Thank you: your feedback was recorded." : (reply.detail || "Feedback failed.");
+    } catch (err) {
+      status.textContent = `Feedback failed: ${err.message}`;
+    }
+  }
+
+  function reportButton(answerId, index, status) {
+    const button = el("button", { type: "button", class: "report", title: "Report this statement as wrong" }, "Report");
+    button.addEventListener("click", () => {
+      const comment = window.prompt("What is wrong with this statement? (optional)");
+      if (comment !== null) sendFeedback(answerId, { statement: index, problem: "wrong", comment }, status);
+    });
+    return button;
+  }
+
+  function feedbackBar(answer, status) {
+    const yes = el("button", { type: "button", class: "secondary helpful" }, "Helpful");
+    const no = el("button", { type: "button", class: "secondary not-helpful" }, "Not helpful");
+    const missing = el("button", { type: "button", class: "secondary missing" }, "Something missing");
+    yes.addEventListener("click", () => sendFeedback(answer.answer_id, { helpful: true }, status));
+    no.addEventListener("click", () => sendFeedback(answer.answer_id, { helpful: false }, status));
+    missing.addEventListener("click", () => {
+      const comment = window.prompt("What is missing from this answer?");
+      if (comment) sendFeedback(answer.answer_id, { problem: "missing", comment }, status);
+    });
+    const link = el("a", { href: `a/${encodeURIComponent(answer.answer_id)}`, class: "permalink" }, "Permalink");
+    return el("div", { class: "feedback" }, "Was this answer useful? ", yes, " ", no, " ", missing, " · ", link, status);
+  }
+
+  function renderAnswer(answer, options) {
+    const feedback = !recordPage && state.recording && answer.answer_id;
+    const status = el("span", { class: "feedback-status", role: "status" });
+    let position = 0;
     const references = Object.fromEntries(answer.references.map((r) => [r.n, r]));
     const turn = el("article", { class: "turn" + (answer.abstained ? " abstained" : "") });
     turn.append(el("p", { class: "asked" }, "Q: ", answer.question));
@@ -77,6 +118,8 @@
           ? el("span", { class: "tag", title: "Applies only to this population" }, statement.population.label)
           : null;
         const item = el("li", {}, tag, tag ? " " : null, statement.text, " ", ...citeButtons(statement.citations, references));
+        if (feedback) item.append(" ", reportButton(answer.answer_id, position, status));
+        position += 1;
         if (statement.items && statement.items.length) {
           item.append(el("ul", { class: "items" }, ...statement.items.map((text) => el("li", {}, text))));
         }
@@ -103,6 +146,7 @@
       turn.append(el("section", { class: "references" }, el("h3", {}, "References"), list));
     }
     turn.append(el("p", { class: "timing" }, `Index ${answer.index_version} · ${Math.round(answer.timings_ms.total || 0)} ms`));
+    if (feedback) turn.append(feedbackBar(answer, status));
     $("#disclaimer").textContent = answer.disclaimer;
     return turn;
   }
@@ -133,48 +177,88 @@
     }
   }
 
-  $("#ask-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const question = $("#question").value.trim();
-    if (!question) return;
-    state.conversationId = null;
-    $("#conversation").replaceChildren();
-    await ask(question, $("#ask-button"));
-  });
+  function wireAskPage() {
+    $("#ask-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const question = $("#question").value.trim();
+      if (!question) return;
+      state.conversationId = null;
+      $("#conversation").replaceChildren();
+      await ask(question, $("#ask-button"));
+    });
 
-  $("#followup-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const question = $("#followup").value.trim();
-    if (!question) return;
-    if (await ask(question, $("#followup-button"))) $("#followup").value = "";
-  });
+    $("#followup-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const question = $("#followup").value.trim();
+      if (!question) return;
+      if (await ask(question, $("#followup-button"))) $("#followup").value = "";
+    });
 
-  // Enter asks (as in chat tools); Shift+Enter starts a new line.
-  for (const box of [$("#question"), $("#followup")]) {
-    box.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        box.form.requestSubmit();
-      }
+    // Enter asks (as in chat tools); Shift+Enter starts a new line.
+    for (const box of [$("#question"), $("#followup")]) {
+      box.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          box.form.requestSubmit();
+        }
+      });
+    }
+
+    $("#new-conversation").addEventListener("click", () => {
+      state.conversationId = null;
+      state.turns = 0;
+      $("#conversation").replaceChildren();
+      $("#followup-form").hidden = true;
+      $("#question").value = "";
+      $("#question").focus();
+      hidePassage();
     });
   }
-
-  $("#new-conversation").addEventListener("click", () => {
-    state.conversationId = null;
-    state.turns = 0;
-    $("#conversation").replaceChildren();
-    $("#followup-form").hidden = true;
-    $("#question").value = "";
-    $("#question").focus();
-    hidePassage();
-  });
 
   $("#passage .close").addEventListener("click", hidePassage);
   document.addEventListener("click", (event) => { if (!$("#passage").contains(event.target)) hidePassage(); });
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") hidePassage(); });
 
-  fetch("readyz").then((r) => r.json()).then((ready) => {
-    const counts = ready.counts_by_kind || {};
-    $("#index-status").textContent = `Index ${ready.index_version}: ${counts.guideline || 0} guidelines, ${counts.label || 0} drug labels, ${counts.research || 0} research abstracts.`;
-  }).catch(() => { $("#index-status").textContent = "Index status unavailable."; });
+  async function showRecord() {
+    const answerId = decodeURIComponent(location.pathname.split("/").pop());
+    const error = $("#error");
+    const token = sessionStorage.getItem("guideqa-read-token");
+    if (!token) { $("#token-form").hidden = false; return; }
+    try {
+      const response = await fetch(`../v1/answers/${encodeURIComponent(answerId)}`, {
+        headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+      });
+      const record = await response.json();
+      if (!response.ok) {
+        if (response.status === 401) sessionStorage.removeItem("guideqa-read-token");
+        throw new Error(record.detail || `request failed (${response.status})`);
+      }
+      const given = new Date(record.created);
+      $("#banner").textContent = `This answer was given on ${given.toISOString().slice(0, 16).replace("T", " ")} UTC from index ${record.index_version}. It is a record: ask again on the main page for today's answer.`;
+      $("#banner").hidden = false;
+      $("#conversation").replaceChildren(renderAnswer(record.answer));
+      $("#token-form").hidden = true;
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+      $("#token-form").hidden = false;
+    }
+  }
+
+  if (recordPage) {
+    $("#token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      sessionStorage.setItem("guideqa-read-token", $("#token").value.trim());
+      $("#error").hidden = true;
+      showRecord();
+    });
+    showRecord();
+  } else {
+    wireAskPage();
+    fetch("readyz").then((r) => r.json()).then((ready) => {
+      state.recording = Boolean(ready.recording);
+      const counts = ready.counts_by_kind || {};
+      $("#index-status").textContent = `Index ${ready.index_version}: ${counts.guideline || 0} guidelines, ${counts.label || 0} drug labels, ${counts.research || 0} research abstracts.`;
+    }).catch(() => { $("#index-status").textContent = "Index status unavailable."; });
+  }
 })();

@@ -27,13 +27,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+READ_TOKEN = "browser-read-token-0123456789"
+
+
 @pytest.fixture(scope="module")
-def server(real_index_settings: Settings) -> Iterator[str]:
+def server(
+    real_index_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
         "GUIDEQA_INDEX_DIR": str(real_index_settings.index.directory),
         "GUIDEQA_EMBEDDING__CACHE_DIR": str(real_index_settings.embedding.cache_dir),
+        "GUIDEQA_RECORDS__ENABLED": "true",
+        "GUIDEQA_RECORDS__PATH": str(tmp_path_factory.mktemp("records") / "answers.sqlite"),
+        "GUIDEQA_RECORDS__READ_TOKEN": READ_TOKEN,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)],
@@ -61,24 +69,28 @@ def server(real_index_settings: Settings) -> Iterator[str]:
     process.wait(timeout=10)
 
 
+def _launch(playwright: object) -> object:
+    return playwright.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+
+
 def test_ask_hover_citation_and_follow_up(server: str) -> None:
     playwright_api = pytest.importorskip("playwright.sync_api")
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
     ARTIFACTS.mkdir(exist_ok=True)
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = _launch(playwright)
         page = browser.new_page(viewport={"width": 1100, "height": 1400})
         page.goto(server)
         page.fill("#question", "Should women 65 and older be screened for osteoporosis?")
@@ -113,3 +125,37 @@ def test_ask_hover_citation_and_follow_up(server: str) -> None:
         assert page.locator(".answer-section .tag").first.inner_text() == "pregnancy"
         page.screenshot(path=str(ARTIFACTS / "browser_population_tag.png"), full_page=True)
         browser.close()
+
+
+def test_feedback_controls_and_the_permalink_page(server: str) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})  # type: ignore[attr-defined]
+        page.goto(server)
+        page.wait_for_selector("#index-status:not(:empty)")  # readyz said recording is on
+        page.fill("#question", "Should women 65 and older be screened for osteoporosis?")
+        page.click("#ask-button")
+        page.wait_for_selector(".turn .feedback")
+        page.click(".feedback .not-helpful")
+        status = page.locator(".feedback-status").first
+        page.wait_for_selector(".feedback-status:has-text('Thank you')")
+        page.once("dialog", lambda dialog: dialog.accept("the age is wrong"))
+        page.locator(".answer-section .report").first.click()
+        page.wait_for_timeout(300)
+        assert "Thank you" in status.inner_text()
+        permalink = page.locator(".feedback .permalink").get_attribute("href")
+        assert permalink and permalink.startswith("a/")
+
+        page.goto(f"{server}/{permalink}")
+        page.wait_for_selector("#token-form:not([hidden])")
+        assert page.locator(".turn").count() == 0  # nothing shown without the token
+        page.fill("#token", READ_TOKEN)
+        page.click("#token-form button")
+        page.wait_for_selector("#banner:not([hidden])")
+        banner = page.locator("#banner").inner_text()
+        assert "This answer was given on" in banner and "from index v000001" in banner
+        assert "osteoporosis" in page.locator(".turn .bottom-line").inner_text().lower()
+        assert page.locator(".feedback").count() == 0  # read-only
+        page.screenshot(path=str(ARTIFACTS / "browser_permalink.png"), full_page=True)
+        browser.close()  # type: ignore[attr-defined]

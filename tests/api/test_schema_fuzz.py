@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from guideqa.api.app import create_app
-from guideqa.api.settings import ServerSettings
+from guideqa.api.settings import RecordSettings, ServerSettings
 from guideqa.ingest.loaders import load_paths
 from tests.api.test_manage import AUTH, small_settings, write_opioid_2016_corpus
 from tests.conftest import make_writer
@@ -42,7 +42,10 @@ def operations(
 ) -> Iterator[dict[str, APIOperation]]:  # type: ignore[no-untyped-def]
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     app_settings = small_settings(tmp).model_copy(
-        update={"server": ServerSettings(rate_limit_exempt=("testclient",))}
+        update={
+            "server": ServerSettings(rate_limit_exempt=("testclient",)),
+            "records": RecordSettings(enabled=True, path=tmp / "answers.sqlite"),
+        }
     )
     write_opioid_2016_corpus(tmp / "corpus")
     make_writer(app_settings, token_counter).ingest(load_paths([tmp / "corpus"]).documents)
@@ -62,6 +65,11 @@ OPERATIONS = [
     "GET /v1/documents",
     "GET /v1/documents/{doc_id}",
     "GET /v1/index",
+    "GET /v1/answers/{answer_id}",
+    "POST /v1/answers/{answer_id}/replay",
+    "POST /v1/answers/{answer_id}/feedback",
+    "DELETE /v1/answers/{answer_id}",
+    "DELETE /v1/answers",
     "GET /healthz",
     "GET /readyz",
     "GET /metrics",
@@ -77,6 +85,7 @@ def test_every_operation_is_fuzzed(operations: dict[str, APIOperation]) -> None:
 CASES = [(name, GenerationMode.POSITIVE) for name in OPERATIONS] + [
     ("POST /v1/ask", GenerationMode.NEGATIVE),
     ("POST /v1/documents", GenerationMode.NEGATIVE),
+    ("POST /v1/answers/{answer_id}/feedback", GenerationMode.NEGATIVE),
 ]
 
 

@@ -45,17 +45,23 @@ def _document(texts: list[str]) -> Document:
 
 
 def _covered(text: str, chunks: list[str]) -> bool:
-    """Every non-space character of the text lies in some chunk found at or after the last."""
+    """Every non-space character of the text lies in some chunk. Each chunk is placed at the
+    latest occurrence after the previous chunk's start that leaves no text uncovered between
+    them (in repetitive text such as 'word word word' an earlier occurrence is only the
+    overlap); failing that, at its first occurrence after the previous start."""
     covered = [False] * len(text)
-    cursor = 0
+    previous_start, previous_end = -1, 0
     for chunk in chunks:
-        start = text.find(chunk, max(0, cursor - len(chunk)))
-        if start < 0:
-            start = text.find(chunk)
-        if start < 0:
+        found, start = [], text.find(chunk, previous_start + 1)
+        while start >= 0:
+            found.append(start)
+            start = text.find(chunk, start + 1)
+        if not found:
             return False
+        adjoining = [s for s in found if not text[previous_end:s].strip()]
+        start = max(adjoining) if adjoining else found[0]
         covered[start : start + len(chunk)] = [True] * len(chunk)
-        cursor = start + len(chunk)
+        previous_start, previous_end = start, max(previous_end, start + len(chunk))
     return all(c or text[i].isspace() for i, c in enumerate(covered))
 
 

@@ -1,0 +1,124 @@
+"""Answer records: redaction, the SQLite store (retention, feedback, deletion), answer diffs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from guideqa.ingest.models import SourceKind
+from guideqa.qa.models import Answer, AnswerSection, Citation, Statement, new_answer_id
+from guideqa.qa.records import (
+    Feedback,
+    RecordNotFoundError,
+    Redactor,
+    SQLiteAnswerStore,
+    make_record,
+)
+from guideqa.qa.replay import diff_answers
+
+
+def _answer(question: str, statements: tuple[str, ...], chunk: str = "c1") -> Answer:
+    citation = Citation(
+        n=1,
+        kind=SourceKind.GUIDELINE,
+        doc_id="uspstf-osteoporosis",
+        chunk_id=chunk,
+        title="Osteoporosis to Prevent Fractures: Screening",
+        section="Recommendation",
+        passage="The USPSTF recommends screening for osteoporosis in women 65 years or older.",
+    )
+    section = AnswerSection(
+        kind=SourceKind.GUIDELINE,
+        title="From the Guidelines",
+        statements=tuple(Statement(text=t, quote=t, citations=(1,)) for t in statements),
+    )
+    return Answer(
+        answer_id=new_answer_id(),
+        question=question,
+        interpreted_question=question,
+        summary=statements[0],
+        sections=(section,),
+        references=(citation,),
+        index_version="v000001",
+        timings_ms={"total": 12.0},
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("DOB 03/14/1952, bone density?", "[date of birth], bone density?"),
+        ("born on March 3, 1950", "[date of birth]"),
+        ("MRN: 00123456 eGFR 40", "[record number] eGFR 40"),
+        ("call (555) 123-4567 or 555.123.4567", "call [phone number] or [phone number]"),
+        ("send to jane.doe@example.org", "send to [email]"),
+        # clinical numbers are not identifiers
+        (
+            "eGFR 30-45 mL/min/1.73 m2, 2,550 mg/day, age 65",
+            "eGFR 30-45 mL/min/1.73 m2, 2,550 mg/day, age 65",
+        ),
+        ("BP goal 130/80 mm Hg on 2024-01-05", "BP goal 130/80 mm Hg on 2024-01-05"),
+    ],
+)
+def test_redaction_removes_obvious_identifiers_only(text: str, expected: str) -> None:
+    assert Redactor.load()(text) == expected
+
+
+def test_a_record_keeps_the_answer_and_hashes_of_its_passages() -> None:
+    answer = _answer("72F DOB 1/2/1952: screen for osteoporosis?", ("Screen women 65 and older.",))
+    record = make_record(answer, (SourceKind.GUIDELINE,), "abc123", "model", Redactor.load())
+    assert record.answer_id == answer.answer_id and len(record.answer_id) >= 20
+    assert "1952" not in record.question and "1952" not in record.answer.question
+    assert record.redacted and record.kinds == (SourceKind.GUIDELINE,)
+    assert record.passages[0].chunk_id == "c1" and len(record.passages[0].content_hash) == 64
+    plain = make_record(answer, (), "abc123", "model", None)
+    assert plain.question == answer.question and not plain.redacted
+
+
+def test_store_round_trip_feedback_deletion_and_retention(tmp_path: Path) -> None:
+    store = SQLiteAnswerStore(tmp_path / "answers.sqlite", retention_days=30)
+    record = make_record(_answer("q", ("s1", "s2")), (), "id", "model", None)
+    store.save(record)
+    note = Feedback(
+        feedback_id="f1",
+        created=dt.datetime.now(dt.UTC),
+        helpful=False,
+        statement=1,
+        problem="wrong",
+        comment="dose is outdated",
+    )
+    store.add_feedback(record.answer_id, note)
+    found = store.get(record.answer_id)
+    assert found.answer == record.answer and found.feedback == (note,)
+    assert [r.answer_id for r in store.since(None)] == [record.answer_id]
+
+    old = record.model_copy(
+        update={
+            "answer_id": "old-record-0000000001",
+            "created": record.created - dt.timedelta(days=40),
+        }
+    )
+    store.save(old)  # saving purges what is past retention, this one included
+    with pytest.raises(RecordNotFoundError, match="retention"):
+        store.get(old.answer_id)
+
+    assert store.delete(record.answer_id) and not store.delete(record.answer_id)
+    with pytest.raises(RecordNotFoundError):
+        store.add_feedback(record.answer_id, note)
+    store.save(record)
+    assert store.purge(None) == 1 and list(store.since(None)) == []
+
+
+def test_a_diff_names_what_changed() -> None:
+    before = _answer("q", ("Screen women 65 and older.", "Use DXA."))
+    after = _answer("q", ("Screen women 65 and older.", "Use central DXA."), chunk="c2")
+    diff = diff_answers(before, after)
+    assert not diff.identical and not diff.bottom_line_changed
+    assert diff.statements_added == ("Use central DXA.",)
+    assert diff.statements_removed == ("Use DXA.",)
+    assert [r.chunk_id for r in diff.references_added] == ["c2"]
+    assert [r.chunk_id for r in diff.references_removed] == ["c1"]
+    same = after.model_copy(update={"answer_id": "another", "timings_ms": {"total": 99.0}})
+    assert diff_answers(after, same).identical
