@@ -4,6 +4,8 @@ take feedback, and export for audit and for the evaluation set."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Literal
@@ -11,11 +13,13 @@ from typing import Literal
 from guideqa.api.settings import Settings
 from guideqa.index.backend import IndexBackend, SearchIndex
 from guideqa.index.hybrid import settings_id
+from guideqa.ingest.errors import GuideQAError
 from guideqa.ingest.models import SourceKind
 from guideqa.qa.models import Answer
 from guideqa.qa.pipeline import AnswerEngine
 from guideqa.qa.records import (
     AnswerRecord,
+    AnswerStore,
     Feedback,
     RecordingOffError,
     Redactor,
@@ -24,6 +28,7 @@ from guideqa.qa.records import (
 )
 from guideqa.qa.replay import ReplayResult, diff_answers
 
+log = logging.getLogger("guideqa.api")
 Problem = Literal["wrong", "missing", "outdated", "other"]
 
 
@@ -33,14 +38,14 @@ class AnswerArchive:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.enabled = settings.records.enabled
-        self._store: SQLiteAnswerStore | None = None
+        self._store: AnswerStore | None = None
         self._redactor = Redactor.load() if settings.records.redact else None
         self._settings_id = settings_id(settings.embedding, settings.chunking)
         identity = settings.embedding.identity()
         self._model = " ".join(str(identity[k]) for k in sorted(identity) if identity[k])
 
     @property
-    def store(self) -> SQLiteAnswerStore:
+    def store(self) -> AnswerStore:
         """The store (opened on first use); RecordingOffError when recording is off."""
         if not self.enabled:
             raise RecordingOffError(
@@ -49,14 +54,33 @@ class AnswerArchive:
             )
         if self._store is None:
             records = self.settings.records
-            self._store = SQLiteAnswerStore(records.path, records.retention_days)
+            if records.store == "sqlite":
+                self._store = SQLiteAnswerStore(records.path, records.retention_days)
+            else:
+                from guideqa.qa.records_redis import RedisAnswerStore
+
+                self._store = RedisAnswerStore(records.store, records.retention_days)
         return self._store
 
     def record(self, answer: Answer, kinds: tuple[SourceKind, ...]) -> None:
         """Store the answer when recording is on (redacted as the settings say)."""
-        if self.enabled:
-            record = make_record(answer, kinds, self._settings_id, self._model, self._redactor)
+        if not self.enabled:
+            return
+        record = make_record(answer, kinds, self._settings_id, self._model, self._redactor)
+        try:
             self.store.save(record)
+        # the clinician still gets the answer (a locked or full disk, Redis away); /readyz says
+        except (GuideQAError, sqlite3.Error, OSError) as exc:
+            log.error("answer %s was not recorded: %s", answer.answer_id, exc)
+
+    def problem(self) -> str | None:
+        """Why answers cannot be recorded now, or None (also when recording is off)."""
+        if not self.enabled:
+            return None
+        try:
+            return self.store.problem()
+        except (GuideQAError, sqlite3.Error, OSError) as exc:
+            return f"answer records at {self.settings.records.path} cannot be opened: {exc}"
 
     def get(self, answer_id: str) -> AnswerRecord:
         """A record with its feedback."""

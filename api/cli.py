@@ -358,11 +358,11 @@ def run() -> None:
 
 main.add_command(eval_command)
 main.add_command(bench_command)
-
-
-if __name__ == "__main__":
-    run()
 main.add_command(migrate_command)
 main.add_command(answers_group)
 main.add_command(replay_command)
 main.add_command(feedback_group)
+
+
+if __name__ == "__main__":
+    run()

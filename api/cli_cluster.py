@@ -62,7 +62,7 @@ def migrate_command(
     backend = MilvusBackend(index, settings_id(settings.embedding, settings.chunking))
     started = time.perf_counter()
     try:
-        published = backend.publish(folder)
+        published = backend.publish(folder, allow_older=version is not None)
         served = backend.published_version()
     finally:
         backend.close()

@@ -22,8 +22,9 @@ from guideqa.api.settings import Settings, load_settings
 from guideqa.index.backend import IndexBackend, SearchIndex
 from guideqa.index.builder import IndexWriter, IngestSummary
 from guideqa.index.embed_run import BatchRunner, Progress
+from guideqa.index.errors import StagingMismatchError
 from guideqa.index.models import Hit, SearchFilters
-from guideqa.index.versions import current_version, versions_dir
+from guideqa.index.versions import current_version, read_manifest, versions_dir
 from guideqa.ingest.errors import GuideQAError
 from guideqa.ingest.loaders import iter_source_files, load_paths
 from guideqa.ingest.models import Document, SourceKind
@@ -209,6 +210,7 @@ class GuideQA:
     def _write_then_reload(
         self, write: Callable[[IndexWriter], IngestSummary], runner: BatchRunner | None = None
     ) -> IngestSummary:
+        self._check_staging()
         with self._write:  # one writer per object; other processes wait on the index lock
             if runner is not None:  # embedding elsewhere (Ray): no embedder loaded here
                 summary = write(index_writer(self.settings, runner))
@@ -220,6 +222,28 @@ class GuideQA:
         if summary.published and self._engine is not None:
             self.reload()
         return summary
+
+    def _check_staging(self) -> None:
+        """With a remote backend, a write builds on the local staging index: refuse it when
+        that index is not what the backend serves (another writer, with another staging
+        folder, published since), instead of publishing a version without their changes."""
+        if self.backend.name == "local":
+            return
+        served = self.backend.published_manifest()
+        root = self.settings.index.directory
+        name = current_version(root)
+        staged = read_manifest(versions_dir(root) / name) if name else None
+        if served is None or (
+            staged is not None
+            and (staged.version, staged.corpus_hash) == (served.version, served.corpus_hash)
+        ):
+            return
+        raise StagingMismatchError(
+            f"the staging index at {root} holds {staged.version if staged else 'nothing'}, "
+            f"but {self.backend.name} serves {served.version} published from another staging "
+            "index: give every writer the same GUIDEQA_INDEX_DIR (shared storage), or write "
+            "through the one that published it"
+        )
 
     def _publish_to_backend(self) -> None:
         """With a remote backend, the local index only stages builds: publish its current

@@ -16,12 +16,14 @@ from guideqa.index.errors import (
     IndexMismatchError,
     IndexNotFoundError,
     IndexWriteError,
+    StagingMismatchError,
 )
 from guideqa.ingest.errors import GuideQAError, IngestError, ModelError
 from guideqa.qa.conversation import ConversationFullError, ConversationNotFoundError
 from guideqa.qa.conversation_redis import ConversationStoreUnavailableError
 from guideqa.qa.pipeline import EmptyQuestionError, InvalidQuestionError
 from guideqa.qa.records import RecordingOffError, RecordNotFoundError
+from guideqa.qa.records_redis import RecordStoreUnavailableError
 
 log = logging.getLogger("guideqa.api")
 PROBLEM_JSON = "application/problem+json"
@@ -61,6 +63,7 @@ _DOMAIN_STATUS: tuple[tuple[type[GuideQAError], int, str], ...] = (
     (EmptyQuestionError, 422, "Empty question"),
     (InvalidQuestionError, 422, "Invalid question"),
     (IndexBusyError, 409, "Index busy"),
+    (StagingMismatchError, 409, "Staging index out of date"),
     (IngestError, 422, "Document could not be ingested"),
 )
 # Server-side failures: the detail never carries server paths (they are logged instead).
@@ -70,6 +73,11 @@ _SERVER_SIDE: tuple[tuple[type[GuideQAError], str, str], ...] = (
     (IndexMismatchError, "Index unavailable", "the index was built with other settings"),
     (ModelError, "Model unavailable", "the embedding model could not be run"),
     (BackendUnavailableError, "Index unavailable", "the index backend (Milvus) is unreachable"),
+    (
+        RecordStoreUnavailableError,
+        "Answer records unavailable",
+        "the answer-record store (Redis) is unreachable; retry shortly",
+    ),
     (
         ConversationStoreUnavailableError,
         "Conversations unavailable",

@@ -96,6 +96,12 @@ class RecordSettings(BaseModel):
         default=False, description="store every answer (GUIDEQA_RECORDS__ENABLED)"
     )
     path: Path = Field(default=Path(".guideqa/answers.sqlite"), description="the SQLite file")
+    store: str = Field(
+        default="sqlite",
+        pattern=r"^(sqlite|rediss?://.+)$",
+        description="sqlite (the file at `path`), or redis://host:port/db shared by API "
+        "replicas so that a permalink works whichever replica recorded the answer",
+    )
     retention_days: float = Field(
         default=30.0, gt=0, description="records and their feedback are deleted after this"
     )

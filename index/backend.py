@@ -19,6 +19,7 @@ from guideqa.index.versions import (
     current_version,
     current_version_dir,
     list_versions,
+    read_manifest,
     version_problem,
     versions_dir,
 )
@@ -56,8 +57,13 @@ class IndexBackend(Protocol):
         the newest intact one (a start)."""
         ...
 
-    def publish(self, version_dir: Path) -> str:
-        """Make a version built on local disk the current one; returns its name."""
+    def published_manifest(self) -> IndexManifest | None:
+        """The manifest of the version served now (None: nothing published)."""
+        ...
+
+    def publish(self, version_dir: Path, allow_older: bool = False) -> str:
+        """Make a version built on local disk the current one; returns its name. A version
+        older than the served one is refused unless `allow_older` (a deliberate roll-back)."""
         ...
 
     def versions(self) -> list[IndexManifest]:
@@ -97,7 +103,13 @@ class LocalBackend:
                 raise IndexCorruptError(f"published version {version} is broken: {problem}")
         return HybridIndex(folder, self.settings, embedder, self.settings_id)
 
-    def publish(self, version_dir: Path) -> str:
+    def published_manifest(self) -> IndexManifest | None:
+        name = current_version(self.settings.directory)
+        if name is None or version_problem(versions_dir(self.settings.directory) / name):
+            return None
+        return read_manifest(versions_dir(self.settings.directory) / name)
+
+    def publish(self, version_dir: Path, allow_older: bool = False) -> str:
         # the writer publishes local versions itself (atomic rename of CURRENT)
         return version_dir.name
 

@@ -15,6 +15,7 @@ import numpy as np
 from guideqa.index.dense import Rows
 from guideqa.index.journal import EmbeddingJournal, journal_key
 from guideqa.ingest.embedding import Embedder, Vectors
+from guideqa.ingest.errors import ModelError
 
 Progress = Callable[[int, int], None]
 CRASH_ENV = "GUIDEQA_CRASH_AT"  # test hook: kill the process at a named build step
@@ -123,10 +124,21 @@ def embed_journaled(
         meter.skipped(len(rows))
         out[out_rows[rows]] = vectors
     pending = [[texts[i] for i in batches[b]] for b in missing]
+    returned: set[int] = set()
     for position, vectors in (runner or SequentialRunner(embedder)).run(pending):
         batch = missing[position]
+        if len(vectors) != len(batches[batch]):
+            raise ModelError(
+                f"batch {batch} came back with {len(vectors)} of {len(batches[batch])} vectors"
+            )
         journal.save(batch, vectors)
         checkpoint(f"batch_{batch}")
         meter.embedded(len(batches[batch]))
         out[out_rows[batches[batch]]] = vectors
+        returned.add(position)
+    if len(returned) != len(pending):  # a lost batch would leave zero vectors in the index
+        raise ModelError(
+            f"the embedding engine returned {len(returned)} of {len(pending)} batches; run the "
+            "ingest again (finished batches are kept in the journal)"
+        )
     return resumed

@@ -28,3 +28,8 @@ class IndexWriteError(GuideQAError):
 
 class BackendUnavailableError(GuideQAError):
     """The index backend (a Milvus server) cannot be reached or refused an operation."""
+
+
+class StagingMismatchError(GuideQAError):
+    """A write with a remote backend would publish from a staging index that is not the one
+    behind the served version (another writer published since)."""

@@ -102,17 +102,7 @@ class HybridIndex:
         )
 
     def _lexical(self, base: LexicalIndex) -> LexicalIndex:
-        """The base BM25 index, with the rows appended by incremental updates since."""
-        rows = len(self.store.chunk_doc_index)
-        if rows == base.base_size:
-            return base
-        appended = list(range(base.base_size, rows))
-        texts = []
-        for row, chunk in zip(appended, self.store.chunks(appended), strict=True):
-            position = self.store.chunk_doc_index[row]
-            live = position >= 0
-            texts.append(index_text(self.store.documents[position], chunk) if live else "")
-        return base.with_appended(texts)
+        return with_appended_rows(base, self.store)
 
     @property
     def version(self) -> str:
@@ -287,7 +277,10 @@ class HybridIndex:
         if pool == 0:
             return []
         top = matching[np.argpartition(-scores[matching], pool - 1)[:pool]]
-        top = top[np.lexsort((top, -scores[top]))]  # equal scores by row: every backend agrees
+        # rows tied with the last one kept all compete, then equal scores go by row: which
+        # tied rows make the cut is then the same on every backend
+        top = matching[scores[matching] >= scores[top].min()]
+        top = top[np.lexsort((top, -scores[top]))][:pool]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
     def hits(
@@ -312,6 +305,20 @@ class HybridIndex:
     def close(self) -> None:
         """Release file handles."""
         self.store.close()
+
+
+def with_appended_rows(base: LexicalIndex, store: MetadataStore) -> LexicalIndex:
+    """The base BM25 index, with the rows appended by incremental updates since."""
+    rows = len(store.chunk_doc_index)
+    if rows == base.base_size:
+        return base
+    appended = list(range(base.base_size, rows))
+    texts = []
+    for row, chunk in zip(appended, store.chunks(appended), strict=True):
+        position = store.chunk_doc_index[row]
+        live = position >= 0
+        texts.append(index_text(store.documents[position], chunk) if live else "")
+    return base.with_appended(texts)
 
 
 def make_hit(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,13 +51,17 @@ class MilvusPlace:
         return f"{self.prefix}_current"
 
     def collection(self, manifest: IndexManifest) -> str:
-        """The collection of a version: its name and corpus hash, so that publishing the same
-        version again is a no-op and another index's v000003 never overwrites this one's."""
-        return f"{self.prefix}_{manifest.version}_{manifest.corpus_hash[:8]}"
+        """The collection of a version: its name, corpus hash and settings id, so that
+        publishing the same version again is a no-op, and neither another index's v000003 nor
+        the same corpus embedded with other settings overwrites this one."""
+        corpus, settings = manifest.corpus_hash[:8], manifest.settings_id[:6]
+        return f"{self.prefix}_{manifest.version}_{corpus}_{settings}"
 
     def is_version(self, name: str) -> bool:
-        """Whether a collection is a version's passages (not its meta, not another app's)."""
-        return name.startswith(f"{self.prefix}_v") and not name.endswith("_meta")
+        """Whether a collection is one of this prefix's versions (not its meta, not another
+        prefix's such as PREFIX_v2_...)."""
+        pattern = rf"{re.escape(self.prefix)}_v\d{{6}}_[0-9a-f]{{8}}_[0-9a-f]{{6}}"
+        return re.fullmatch(pattern, name) is not None
 
 
 def literal(value: str | int | list[str] | list[int]) -> str:
@@ -177,8 +182,11 @@ def get_blob(client: MilvusClient, collection: str, name: str) -> str | None:
     return "".join(str(r["data"]) for r in sorted(found, key=lambda r: int(r["part"])))
 
 
-def read_manifest_of(client: MilvusClient, collection: str) -> IndexManifest | None:
-    """A version's manifest, or None when the version is incomplete or not GuideQA's."""
+def read_manifest_of(
+    client: MilvusClient, collection: str, strict: bool = False
+) -> IndexManifest | None:
+    """A version's manifest, or None when the version is incomplete or not GuideQA's. With
+    `strict`, a failing Milvus raises instead of looking like an incomplete version."""
     from pymilvus import MilvusException
 
     try:
@@ -189,6 +197,8 @@ def read_manifest_of(client: MilvusClient, collection: str) -> IndexManifest | N
             return None
         text = get_blob(client, collection, "manifest")
     except MilvusException:
+        if strict:
+            raise
         return None
     return IndexManifest.model_validate_json(text) if text else None
 
@@ -198,7 +208,7 @@ def _passage_rows(version_dir: Path, batch: int) -> Iterator[list[dict[str, obje
     store = MetadataStore(version_dir / "store.sqlite")
     try:
         vectors = np.load(version_dir / "vectors.npy", mmap_mode="r")
-        weights, _ = sparse_rows(LexicalIndex.load(version_dir / "bm25"))
+        weights, _ = sparse_rows(_lexical(version_dir, store))
         superseded = superseded_ids(store.documents)
         live = np.flatnonzero(store.chunk_doc_index >= 0)
         for start in range(0, len(live), batch):
@@ -230,9 +240,20 @@ def _passage_rows(version_dir: Path, batch: int) -> Iterator[list[dict[str, obje
         store.close()
 
 
+def _lexical(version_dir: Path, store: MetadataStore) -> LexicalIndex:
+    """The version's BM25 index as the local backend searches it (appended rows included)."""
+    from guideqa.index.hybrid import with_appended_rows
+
+    return with_appended_rows(LexicalIndex.load(version_dir / "bm25"), store)
+
+
 def _vocabulary(version_dir: Path) -> str:
     """The BM25 vocabulary as JSON: token -> [id, document frequency], and the row count."""
-    weights, vocabulary = sparse_rows(LexicalIndex.load(version_dir / "bm25"))
+    store = MetadataStore(version_dir / "store.sqlite")
+    try:
+        weights, vocabulary = sparse_rows(_lexical(version_dir, store))
+    finally:
+        store.close()
     frequency = np.diff(weights.tocsc().indptr)
     return json.dumps(
         {
@@ -289,8 +310,9 @@ def switch_alias(client: MilvusClient, place: MilvusPlace, collection: str) -> N
         client.create_alias(collection, place.alias)
 
 
-def served_collection(client: MilvusClient, place: MilvusPlace) -> str | None:
-    """The collection the alias names now (None: nothing published)."""
+def served_collection(client: MilvusClient, place: MilvusPlace, strict: bool = False) -> str | None:
+    """The collection the alias names now (None: nothing published). With `strict`, a
+    failing Milvus raises instead of looking like nothing published."""
     from pymilvus import MilvusException
 
     try:
@@ -298,31 +320,37 @@ def served_collection(client: MilvusClient, place: MilvusPlace) -> str | None:
             return None
         return str(client.describe_alias(place.alias)["collection_name"])
     except MilvusException:
+        if strict:
+            raise
         return None
 
 
 def version_collections(
-    client: MilvusClient, place: MilvusPlace
+    client: MilvusClient, place: MilvusPlace, strict: bool = False
 ) -> list[tuple[str, IndexManifest]]:
     """Complete versions in Milvus, oldest first."""
     found = []
     for name in client.list_collections():
         if place.is_version(name):
-            manifest = read_manifest_of(client, name)
+            manifest = read_manifest_of(client, name, strict)
             if manifest is not None:
                 found.append((name, manifest))
     return sorted(found, key=lambda pair: (pair[1].created, pair[0]))
 
 
 def drop_old_versions(client: MilvusClient, place: MilvusPlace, keep: int) -> list[str]:
-    """Drop all but the newest `keep` versions, never the served one; also incomplete
-    uploads. Replicas still reading a dropped version reopen the alias on their next poll."""
-    served = served_collection(client, place)
-    complete = [name for name, _ in version_collections(client, place)]
+    """Drop complete versions beyond the newest `keep`, never the served one. Uploads still
+    in progress (incomplete) are left alone, and any Milvus error stops the clean-up rather
+    than making a version look droppable. Replicas reading a dropped version reopen the
+    alias on their next poll."""
+    served = served_collection(client, place, strict=True)
+    if served is None:
+        return []
+    complete = [name for name, _ in version_collections(client, place, strict=True)]
     kept = set(complete[-keep:]) | {served}
     dropped = []
-    for name in client.list_collections():
-        if place.is_version(name) and name not in kept:
+    for name in complete:
+        if name not in kept:
             for each in (name, meta_of(name)):
                 if client.has_collection(each):
                     client.drop_collection(each)

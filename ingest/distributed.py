@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from guideqa.ingest.embedding import OnnxEmbedder, Vectors
-from guideqa.ingest.errors import IngestError
+from guideqa.ingest.errors import IngestError, ModelError
 from guideqa.ingest.loaders import LoadReport, iter_source_files, load_paths
 from guideqa.ingest.models import Document
 from guideqa.ingest.settings import EmbeddingSettings, IngestLimits, RaySettings
@@ -106,7 +106,7 @@ class RayEngine:
         documents: list[Document] = []
         failures: list[IngestError] = []
         # the order of a local load (files in order), whatever order the tasks finished in
-        for row in sorted(dataset.iter_rows(), key=lambda r: int(r["first"])):
+        for row in sorted(_rows(dataset, "parse the files"), key=lambda r: int(r["first"])):
             documents.extend(Document.model_validate_json(d) for d in row["documents"])
             failures.extend(_failure(f) for f in row["failures"])
         return LoadReport(tuple(documents), tuple(failures), len(files))
@@ -131,8 +131,24 @@ class RayEngine:
             compute=ray.data.ActorPoolStrategy(size=self.settings.workers),
             num_cpus=1,
         )
-        for row in dataset.iter_rows():
+        for row in _rows(dataset, "embed the chunks"):
             yield int(row["position"]), np.asarray(row["vectors"], dtype=np.float32)
+
+
+def _rows(dataset: Any, action: str) -> Iterator[dict[str, Any]]:
+    """The dataset's rows; a failed Ray task or actor becomes one clear error (its remote
+    traceback goes to the log, not to the user)."""
+    from ray.exceptions import RayError
+
+    try:
+        yield from dataset.iter_rows()
+    except RayError as exc:
+        log.error("Ray could not %s", action, exc_info=exc)
+        cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"the Ray cluster could not {action} ({cause}); nothing was published: fix the "
+            "cause and run the ingest again (finished batches are kept in the journal)"
+        ) from exc
 
 
 def _failure(data: dict[str, str]) -> IngestError:

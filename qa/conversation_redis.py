@@ -8,6 +8,7 @@ here only."""
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from dataclasses import asdict
@@ -60,7 +61,7 @@ class RedisConversationStore:
             return work()
         except self._errors as exc:
             raise ConversationStoreUnavailableError(
-                f"cannot {action}: Redis at {_safe(self.url)} is unreachable ({exc}); "
+                f"cannot {action}: Redis at {safe_url(self.url)} is unreachable ({exc}); "
                 "retry shortly, or ask without a conversation id"
             ) from exc
 
@@ -71,7 +72,9 @@ class RedisConversationStore:
         return conversation
 
     def _touch(self, conversation_id: str) -> None:
-        ttl = max(1, round(self.idle_seconds))
+        # whole seconds, rounded up, plus one: the key outlives the idle check (made with this
+        # replica's clock), so a live conversation never loses its turns to the key expiring
+        ttl = math.ceil(self.idle_seconds) + 1
         with self._redis.pipeline() as pipe:
             pipe.zadd(self._recent, {conversation_id: time.time()})
             pipe.expire(self._key(conversation_id), ttl)
@@ -117,7 +120,7 @@ class RedisConversationStore:
         try:
             self._redis.ping()
         except self._errors as exc:
-            return f"conversation store Redis at {_safe(self.url)} is unreachable: {exc}"
+            return f"conversation store Redis at {safe_url(self.url)} is unreachable: {exc}"
         return None
 
 
@@ -126,7 +129,7 @@ def _turn(raw: bytes | str) -> Turn:
     return Turn(**{**data, "drugs": tuple(data["drugs"])})
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """A Redis URL without its password, for messages and logs."""
     if "@" not in url:
         return url

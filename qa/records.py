@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,6 +134,42 @@ def make_record(
     )
 
 
+class AnswerStore(Protocol):
+    """Where answer records live: SQLite on one machine, Redis for API replicas."""
+
+    def save(self, record: AnswerRecord) -> None:
+        """Store a record (and drop those past the retention period)."""
+        ...
+
+    def get(self, answer_id: str) -> AnswerRecord:
+        """A record with its feedback; RecordNotFoundError when there is none."""
+        ...
+
+    def add_feedback(self, answer_id: str, feedback: Feedback) -> None:
+        """Attach feedback to a recorded answer."""
+        ...
+
+    def delete(self, answer_id: str) -> bool:
+        """Delete one record and its feedback."""
+        ...
+
+    def purge(self, before: dt.datetime | None = None) -> int:
+        """Delete every record older than `before` (all when None)."""
+        ...
+
+    def since(self, start: dt.datetime | None = None) -> Iterator[AnswerRecord]:
+        """Records from `start` on, oldest first."""
+        ...
+
+    def problem(self) -> str | None:
+        """Why the store cannot be used now (a shared store unreachable), or None."""
+        ...
+
+    def close(self) -> None:
+        """Release the store."""
+        ...
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
   answer_id TEXT PRIMARY KEY, created TEXT NOT NULL, body TEXT NOT NULL);
@@ -238,6 +274,10 @@ class SQLiteAnswerStore:
                 yield self.get(answer_id)
             except RecordNotFoundError:
                 continue  # deleted meanwhile
+
+    def problem(self) -> str | None:
+        """A local file: nothing to reach."""
+        return None
 
     def close(self) -> None:
         """Release the database."""

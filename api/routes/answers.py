@@ -1,8 +1,9 @@
 """Answer records: read, replay, delete, and feedback; the read-only permalink page.
 
-Reading a record (or replaying, or deleting it) needs the read token or the API token: a
-permalink alone shows nothing. Feedback needs only the answer id, which only the person who got
-the answer has (128 random bits), so that clinicians can report without a token."""
+Reading or replaying a record needs the read token or the API token (a permalink alone shows
+nothing); deleting records needs the API token. Feedback needs only the answer id, which only
+the person who got the answer has (128 random bits), so that clinicians can report without a
+token."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from guideqa.api.deps import StateDep
 from guideqa.api.guards import check_bearer
 from guideqa.api.problems import ApiProblem
+from guideqa.api.routes.manage import Authorized
 from guideqa.api.schemas import problem_responses
 from guideqa.qa.records import AnswerRecord, Feedback
 from guideqa.qa.replay import ReplayResult
@@ -115,7 +117,7 @@ def feedback(answer_id: AnswerId, body: FeedbackRequest, state: StateDep) -> Fee
 @router.delete(
     "/{answer_id}",
     status_code=204,
-    dependencies=[Reader],
+    dependencies=[Authorized],
     responses=problem_responses(401, 403, 404, 422),
     summary="Delete a recorded answer and its feedback",
 )
@@ -128,7 +130,7 @@ def delete_record(answer_id: AnswerId, state: StateDep) -> Response:
 @router.delete(
     "",
     response_model=Deleted,
-    dependencies=[Reader],
+    dependencies=[Authorized],
     responses=problem_responses(401, 403, 404, 422),
     summary="Delete every recorded answer older than a date (all of them with all=true)",
 )

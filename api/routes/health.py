@@ -30,7 +30,8 @@ def healthz() -> Health:
 )
 def readyz(state: StateDep, response: Response) -> Ready:
     manifest = state.qa.engine.index.manifest
-    found = [p for p in (state.index_problem, state.conversations.problem()) if p]
+    checks = (state.index_problem, state.conversations.problem(), state.qa.archive.problem())
+    found = [p for p in checks if p]
     problem = "; ".join(found) or None
     if problem is not None:
         response.status_code = 503

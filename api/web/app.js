@@ -19,6 +19,9 @@
     return node;
   }
 
+  // only web links: a javascript: URL in a document's metadata must not run in this page
+  function safeUrl(url) { return /^https?:\/\//i.test(url || "") ? url : null; }
+
   function citeButtons(numbers, references) {
     return numbers.map((n) => {
       const button = el("button", { type: "button", class: "cite", "data-n": String(n), title: "Show the cited passage" }, `[${n}]`);
@@ -45,7 +48,7 @@
     const box = $("#passage");
     const meta = box.querySelector(".passage-meta");
     meta.replaceChildren(`[${ref.n}] ${describe(ref)}`);
-    if (ref.url) meta.append(" ", el("a", { href: ref.url, target: "_blank", rel: "noopener" }, "source"));
+    if (safeUrl(ref.url)) meta.append(" ", el("a", { href: safeUrl(ref.url), target: "_blank", rel: "noopener" }, "source"));
     if (ref.note) meta.append(el("div", { class: "note" }, ref.note));
     box.querySelector(".passage-text").textContent = ref.passage;
     box.hidden = false;
@@ -139,7 +142,7 @@
       const list = el("ol");
       for (const ref of answer.references) {
         const item = el("li", { id: `ref-${state.turns}-${ref.n}` }, describe(ref), ". ");
-        if (ref.url) item.append(el("a", { href: ref.url, target: "_blank", rel: "noopener" }, ref.url));
+        if (safeUrl(ref.url)) item.append(el("a", { href: safeUrl(ref.url), target: "_blank", rel: "noopener" }, ref.url));
         if (ref.note) item.append(" ", el("span", { class: "note" }, `(${ref.note})`));
         list.append(item);
       }

@@ -154,10 +154,11 @@ def test_feedback_export_deletion(world: tuple[TestClient, Settings], tmp_path: 
     replay = runner.invoke(main, ["replay", str(answer_id), "--json"])
     assert replay.exit_code == 0 and json.loads(replay.stdout)["diff"]["identical"]
 
-    assert client.delete(f"/v1/answers/{answer_id}", headers=READ).status_code == 204
+    assert client.delete(f"/v1/answers/{answer_id}", headers=READ).status_code == 401  # read only
+    assert client.delete(f"/v1/answers/{answer_id}", headers=AUTH).status_code == 204
     assert client.get(f"/v1/answers/{answer_id}", headers=READ).status_code == 404
     _ask(client)
-    assert client.request("DELETE", "/v1/answers?all=true", headers=READ).json() == {"deleted": 1}
+    assert client.request("DELETE", "/v1/answers?all=true", headers=AUTH).json() == {"deleted": 1}
 
 
 def test_with_recording_off_nothing_is_kept(tmp_path: Path, token_counter) -> None:  # type: ignore[no-untyped-def]

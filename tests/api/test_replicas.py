@@ -17,6 +17,8 @@ from guideqa.ingest.loaders import load_paths
 from tests.api.test_manage import small_settings, write_opioid_2016_corpus
 from tests.conftest import free_port, make_writer
 
+READ_TOKEN = "replica-read-token-0123456789"
+
 
 def _start(index_dir: Path, conversations: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
@@ -27,6 +29,10 @@ def _start(index_dir: Path, conversations: str) -> tuple[subprocess.Popen[bytes]
         "GUIDEQA_QA__MIN_PASSAGE_SIMILARITY": "0",
         "GUIDEQA_QA__MIN_RELEVANCE": "0.2",
         "GUIDEQA_SERVER__CONVERSATION_STORE": conversations,
+        # answer records shared too: a permalink works on any replica
+        "GUIDEQA_RECORDS__ENABLED": "true",
+        "GUIDEQA_RECORDS__STORE": conversations,
+        "GUIDEQA_RECORDS__READ_TOKEN": READ_TOKEN,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)],
@@ -83,6 +89,13 @@ def test_a_follow_up_on_another_replica_continues_the_conversation(replicas: lis
     assert "chronic pain" in interpreted  # the topic of the turn replica A recorded
     turns = httpx.get(replica_a + f"/v1/conversations/{conversation}", timeout=10).json()
     assert len(turns["turns"]) == 2
+    answer_id = follow.json()["answer_id"]  # recorded by B, read on A
+    record = httpx.get(
+        replica_a + f"/v1/answers/{answer_id}",
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+        timeout=10,
+    )
+    assert record.status_code == 200 and record.json()["question"] == "What about for older adults?"
 
 
 def test_readiness_names_an_unreachable_conversation_store(replicas: list[str]) -> None:

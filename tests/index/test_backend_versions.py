@@ -10,6 +10,7 @@ from guideqa.index.backend import IndexBackend, LocalBackend
 from guideqa.index.hybrid import settings_id
 from guideqa.index.milvus import MilvusBackend
 from guideqa.index.milvus_store import MilvusPlace
+from guideqa.index.settings import BackendKind
 from guideqa.index.versions import current_version_dir
 from guideqa.ingest.embedding import HashingEmbedder
 from guideqa.ingest.loaders import load_paths
@@ -84,3 +85,66 @@ def test_an_unreachable_milvus_is_named_in_readiness(tmp_path: Path) -> None:
     )
     problem = MilvusBackend(unreachable, backend.settings_id).problem("v000001")
     assert problem is not None and "unreachable" in problem and "127.0.0.1" in problem
+
+
+def test_only_this_prefixs_versions_are_versions() -> None:
+    place = MilvusPlace("guideqa")
+    assert place.is_version("guideqa_v000001_ecfbf255_c692ec")
+    assert not place.is_version("guideqa_v000001_ecfbf255_c692ec_meta")
+    assert not place.is_version("guideqa_v2_v000001_ecfbf255_c692ec")  # another prefix's
+
+
+def test_a_writer_with_another_staging_index_cannot_roll_milvus_back(
+    tmp_path: Path, token_counter
+) -> None:  # type: ignore[no-untyped-def]
+    from guideqa.api.library import GuideQA
+    from guideqa.index.errors import StagingMismatchError
+
+    first, settings_a = _backend("milvus", tmp_path / "a", keep=3)
+    documents = load_paths([DATA / "markdown", DATA / "pubmed"]).documents
+    make_writer(settings_a, token_counter).ingest(documents)  # type: ignore[arg-type]
+    first.publish(current_version_dir(settings_a.index.directory))  # type: ignore[attr-defined]
+    make_writer(settings_a, token_counter).ingest([], remove=(documents[0].doc_id,))  # type: ignore[arg-type]
+    newer = current_version_dir(settings_a.index.directory)  # type: ignore[attr-defined]
+    first.publish(newer)
+    assert first.published_version() == "v000002"
+
+    # replica B: the same Milvus, an empty staging folder of its own
+    index_b = settings_a.index.model_copy(  # type: ignore[attr-defined]
+        update={"directory": tmp_path / "b", "backend": BackendKind.MILVUS}
+    )
+    settings_b = settings_a.model_copy(update={"index": index_b})  # type: ignore[attr-defined]
+    with pytest.raises(StagingMismatchError, match="serves v000002"):
+        GuideQA(settings_b).add_documents(documents[:1])
+    older = versions_dir_of(settings_a) / "v000001"
+    with pytest.raises(StagingMismatchError, match="built later"):
+        first.publish(older)
+    assert first.published_version() == "v000002"  # nothing rolled back
+    assert first.publish(older, allow_older=True) == "v000001"  # a deliberate roll-back
+    first.close()
+
+
+def versions_dir_of(settings: object) -> Path:
+    from guideqa.index.versions import versions_dir
+
+    return versions_dir(settings.index.directory)  # type: ignore[attr-defined]
+
+
+def test_an_appended_ivf_version_publishes_with_its_appended_rows(
+    tmp_path: Path, token_counter
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.index.test_append import NOVEL, _built, _changed, _manifest, _open
+
+    settings, documents = _built(tmp_path / "index", token_counter)
+    make_writer(settings, token_counter).ingest([_changed(documents[0])])
+    assert _manifest(settings).rows != _manifest(settings).base_rows  # appended, not rebuilt
+    index = settings.index.model_copy(update={"milvus_uri": str(tmp_path / "milvus.db")})
+    backend = MilvusBackend(index, settings_id(settings.embedding, settings.chunking))
+    backend.publish(current_version_dir(settings.index.directory))
+    milvus, local = backend.open(HashingEmbedder()), _open(settings)
+    for query in (f"{NOVEL} liver enzymes", documents[1].title, "dose"):
+        for mode in ("lexical", "hybrid"):
+            expected = [h.chunk_id for h in local.search(query, 10, mode=mode)]
+            assert [h.chunk_id for h in milvus.search(query, 10, mode=mode)] == expected
+    assert milvus.term_weights([NOVEL]) == pytest.approx(local.term_weights([NOVEL]))
+    backend.close()

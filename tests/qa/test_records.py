@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,12 +12,14 @@ import pytest
 from guideqa.ingest.models import SourceKind
 from guideqa.qa.models import Answer, AnswerSection, Citation, Statement, new_answer_id
 from guideqa.qa.records import (
+    AnswerStore,
     Feedback,
     RecordNotFoundError,
     Redactor,
     SQLiteAnswerStore,
     make_record,
 )
+from guideqa.qa.records_redis import RedisAnswerStore
 from guideqa.qa.replay import diff_answers
 
 
@@ -54,6 +58,11 @@ def _answer(question: str, statements: tuple[str, ...], chunk: str = "c1") -> An
         ("MRN: 00123456 eGFR 40", "[record number] eGFR 40"),
         ("call (555) 123-4567 or 555.123.4567", "call [phone number] or [phone number]"),
         ("send to jane.doe@example.org", "send to [email]"),
+        ("Call 555-123-4567.", "Call [phone number]."),
+        ("MRN is 12345678", "[record number]"),
+        # words after "patient" are not record numbers
+        ("patient no longer on dialysis", "patient no longer on dialysis"),
+        ("patient identified with AF", "patient identified with AF"),
         # clinical numbers are not identifiers
         (
             "eGFR 30-45 mL/min/1.73 m2, 2,550 mg/day, age 65",
@@ -77,8 +86,18 @@ def test_a_record_keeps_the_answer_and_hashes_of_its_passages() -> None:
     assert plain.question == answer.question and not plain.redacted
 
 
-def test_store_round_trip_feedback_deletion_and_retention(tmp_path: Path) -> None:
-    store = SQLiteAnswerStore(tmp_path / "answers.sqlite", retention_days=30)
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnswerStore]:
+    if request.param == "sqlite":
+        found: AnswerStore = SQLiteAnswerStore(tmp_path / "answers.sqlite", retention_days=30)
+    else:
+        url = request.getfixturevalue("redis_url")
+        found = RedisAnswerStore(url, retention_days=30, prefix=f"t{uuid.uuid4().hex[:8]}")
+    yield found
+    found.close()
+
+
+def test_store_round_trip_feedback_deletion_and_retention(store: AnswerStore) -> None:
     record = make_record(_answer("q", ("s1", "s2")), (), "id", "model", None)
     store.save(record)
     note = Feedback(
