@@ -46,7 +46,7 @@ def migrate_command(
     """Copy a local index version into Milvus and serve it there: the stored vectors and BM25
     weights are copied, nothing is embedded again. Milvus is GUIDEQA_INDEX__MILVUS_URI."""
     from guideqa.index.hybrid import settings_id
-    from guideqa.index.milvus import MilvusBackend
+    from guideqa.index.milvus_backend import MilvusBackend
 
     settings = load_settings(index_dir)
     root = settings.index.directory

@@ -95,7 +95,7 @@ def _latencies(
 
 def bench_backends(settings: IndexSettings, local: HybridIndex, qa: QASettings) -> BenchStep:
     """Search and answer latency of the same version on the local backend and Milvus Lite."""
-    from guideqa.index.milvus import MilvusBackend
+    from guideqa.index.milvus_backend import MilvusBackend
 
     questions = [
         q.question for n in ("clinical", "unseen") for q in load_questions(question_set(n))

@@ -130,7 +130,7 @@ def create_backend(
 ) -> IndexBackend:
     """The backend the settings name (Milvus is imported only when chosen)."""
     if BackendKind(settings.backend) is BackendKind.MILVUS:  # model_copy does not validate
-        from guideqa.index.milvus import MilvusBackend
+        from guideqa.index.milvus_backend import MilvusBackend
 
         return MilvusBackend(settings, settings_id(embedding, chunking))
     return LocalBackend(settings, embedding, chunking)

@@ -189,10 +189,7 @@ class HybridIndex:
 
     def named_sections(self, query: str) -> SectionPreference:
         """The label sections and populations a query names, by the section knowledge file."""
-        return SectionPreference(
-            roles=self.sections.roles_named(query),
-            populations=self.sections.populations_named(query),
-        )
+        return named_sections(self.sections, query)
 
     def _preferred(self, candidates: Ranking, preference: SectionPreference) -> Ranking:
         if preference.is_empty():
@@ -305,6 +302,14 @@ class HybridIndex:
     def close(self) -> None:
         """Release file handles."""
         self.store.close()
+
+
+def named_sections(sections: SectionKnowledge, query: str) -> SectionPreference:
+    """The label sections and populations a query names ('boxed warning', 'pregnancy'), by the
+    section knowledge file: what every backend prefers in hybrid search."""
+    return SectionPreference(
+        roles=sections.roles_named(query), populations=sections.populations_named(query)
+    )
 
 
 def with_appended_rows(base: LexicalIndex, store: MetadataStore) -> LexicalIndex:

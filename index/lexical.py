@@ -39,6 +39,12 @@ def lucene_score(
     return np.asarray(idf * tf / (norm + tf), dtype=np.float32)
 
 
+def bm25_idf(rows: int, frequency: int) -> float:
+    """Inverse document frequency as bm25s computes it (Lucene):
+    log(1 + (N - df + 0.5) / (df + 0.5))."""
+    return float(np.log(1.0 + (rows - frequency + 0.5) / (frequency + 0.5)))
+
+
 def has_append_stats(directory: Path) -> bool:
     """Whether a saved BM25 index records what scoring appended rows needs."""
     return (directory / _STATS).exists()
@@ -139,7 +145,7 @@ class LexicalIndex:
         weights: dict[str, float] = {}
         for token in tokens:
             freq = self._base_df(token) + (delta.df(token) if delta else 0)
-            weights[token] = float(np.log(1.0 + (size - freq + 0.5) / (freq + 0.5)))
+            weights[token] = bm25_idf(size, freq)
         return weights
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:

@@ -19,14 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import sparse
 
 from guideqa.index.errors import BackendUnavailableError
+from guideqa.index.hybrid import with_appended_rows
 from guideqa.index.lexical import LexicalIndex, sparse_rows
 from guideqa.index.models import IndexManifest
 from guideqa.index.settings import IndexSettings
 from guideqa.index.store import MetadataStore
 from guideqa.index.supersession import superseded_ids
 from guideqa.index.versions import read_manifest
+from guideqa.ingest.embedding import Vectors
 from guideqa.ingest.models import Population, SectionRole
 
 if TYPE_CHECKING:
@@ -203,57 +206,39 @@ def read_manifest_of(
     return IndexManifest.model_validate_json(text) if text else None
 
 
-def _passage_rows(version_dir: Path, batch: int) -> Iterator[list[dict[str, object]]]:
+def _passage_rows(
+    store: MetadataStore, vectors: Vectors, weights: sparse.csr_matrix, batch: int
+) -> Iterator[list[dict[str, object]]]:
     """The version's live rows, as Milvus rows, `batch` at a time."""
-    store = MetadataStore(version_dir / "store.sqlite")
-    try:
-        vectors = np.load(version_dir / "vectors.npy", mmap_mode="r")
-        weights, _ = sparse_rows(_lexical(version_dir, store))
-        superseded = superseded_ids(store.documents)
-        live = np.flatnonzero(store.chunk_doc_index >= 0)
-        for start in range(0, len(live), batch):
-            rows = [int(r) for r in live[start : start + batch]]
-            chunks = store.chunks(rows)
-            out = []
-            for row, chunk in zip(rows, chunks, strict=True):
-                doc = store.documents[store.chunk_doc_index[row]]
-                vector = weights.getrow(row)
-                out.append(
-                    {
-                        "row": row,
-                        "doc_id": doc.doc_id,
-                        "kind": doc.kind.value,
-                        "year": doc.year or 0,
-                        "role": int(store.chunk_roles[row]),
-                        "population": int(store.chunk_populations[row]),
-                        "current": doc.doc_id not in superseded,
-                        "chunk": chunk.model_dump_json(),
-                        "dense": np.asarray(vectors[row], dtype=np.float32).tolist(),
-                        "sparse": {
-                            int(c): float(v)
-                            for c, v in zip(vector.indices, vector.data, strict=True)
-                        },
-                    }
-                )
-            yield out
-    finally:
-        store.close()
+    superseded = superseded_ids(store.documents)
+    live = np.flatnonzero(store.chunk_doc_index >= 0)
+    for start in range(0, len(live), batch):
+        rows = [int(r) for r in live[start : start + batch]]
+        out = []
+        for row, chunk in zip(rows, store.chunks(rows), strict=True):
+            doc = store.documents[store.chunk_doc_index[row]]
+            vector = weights.getrow(row)
+            out.append(
+                {
+                    "row": row,
+                    "doc_id": doc.doc_id,
+                    "kind": doc.kind.value,
+                    "year": doc.year or 0,
+                    "role": int(store.chunk_roles[row]),
+                    "population": int(store.chunk_populations[row]),
+                    "current": doc.doc_id not in superseded,
+                    "chunk": chunk.model_dump_json(),
+                    "dense": np.asarray(vectors[row], dtype=np.float32).tolist(),
+                    "sparse": {
+                        int(c): float(v) for c, v in zip(vector.indices, vector.data, strict=True)
+                    },
+                }
+            )
+        yield out
 
 
-def _lexical(version_dir: Path, store: MetadataStore) -> LexicalIndex:
-    """The version's BM25 index as the local backend searches it (appended rows included)."""
-    from guideqa.index.hybrid import with_appended_rows
-
-    return with_appended_rows(LexicalIndex.load(version_dir / "bm25"), store)
-
-
-def _vocabulary(version_dir: Path) -> str:
+def _vocabulary(weights: sparse.csr_matrix, vocabulary: dict[str, int]) -> str:
     """The BM25 vocabulary as JSON: token -> [id, document frequency], and the row count."""
-    store = MetadataStore(version_dir / "store.sqlite")
-    try:
-        weights, vocabulary = sparse_rows(_lexical(version_dir, store))
-    finally:
-        store.close()
     frequency = np.diff(weights.tocsc().indptr)
     return json.dumps(
         {
@@ -275,21 +260,24 @@ def upload_version(
     for stale in (name, meta_of(name)):  # an upload interrupted earlier
         if client.has_collection(stale):
             client.drop_collection(stale)
-    dimension = int(np.load(version_dir / "vectors.npy", mmap_mode="r").shape[1])
-    _create(client, name, manifest.chunks, dimension, settings)
-    inserted = 0
-    for rows in _passage_rows(version_dir, settings.milvus_batch_rows):
-        client.insert(name, rows)
-        inserted += len(rows)
     store = MetadataStore(version_dir / "store.sqlite")
     try:
+        vectors = np.load(version_dir / "vectors.npy", mmap_mode="r")
+        # BM25 as the local backend searches it, appended rows included
+        lexical = with_appended_rows(LexicalIndex.load(version_dir / "bm25"), store)
+        weights, vocabulary = sparse_rows(lexical)
+        _create(client, name, manifest.chunks, int(vectors.shape[1]), settings)
+        inserted = 0
+        for rows in _passage_rows(store, vectors, weights, settings.milvus_batch_rows):
+            client.insert(name, rows)
+            inserted += len(rows)
         outlines = [d.model_dump(mode="json") for d in store.documents]
         put_blob(client, name, "outlines", json.dumps(outlines))
         for document in store.full_documents():
             put_blob(client, name, f"doc:{document.doc_id}", document.model_dump_json())
     finally:
         store.close()
-    put_blob(client, name, "vocabulary", _vocabulary(version_dir))
+    put_blob(client, name, "vocabulary", _vocabulary(weights, vocabulary))
     put_blob(client, name, "manifest", manifest.model_dump_json())
     client.flush(name)
     client.flush(meta_of(name))

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from guideqa.api.app import create_app
 from guideqa.api.settings import Settings
 from guideqa.index.backend import create_backend
-from guideqa.index.milvus import MilvusBackend
+from guideqa.index.milvus_backend import MilvusBackend
 from guideqa.index.settings import BackendKind
 from guideqa.index.versions import current_version_dir
 from guideqa.ingest.loaders import load_paths

@@ -14,7 +14,7 @@ import pytest
 from guideqa.api.settings import Settings
 from guideqa.index.backend import IndexBackend, LocalBackend, SearchIndex
 from guideqa.index.hybrid import settings_id
-from guideqa.index.milvus import MilvusBackend
+from guideqa.index.milvus_backend import MilvusBackend
 from guideqa.index.models import SearchFilters, SectionPreference
 from guideqa.index.versions import current_version_dir
 from guideqa.ingest.embedding import create_embedder

@@ -8,7 +8,7 @@ import pytest
 
 from guideqa.index.backend import IndexBackend, LocalBackend
 from guideqa.index.hybrid import settings_id
-from guideqa.index.milvus import MilvusBackend
+from guideqa.index.milvus_backend import MilvusBackend
 from guideqa.index.milvus_store import MilvusPlace
 from guideqa.index.settings import BackendKind
 from guideqa.index.versions import current_version_dir
