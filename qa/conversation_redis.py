@@ -11,14 +11,15 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, cast
+from typing import TypeVar, cast
 
 from guideqa.ingest.errors import GuideQAError
 from guideqa.qa.conversation import Conversation, ConversationNotFoundError, Turn
+from guideqa.qa.redis_link import RedisLink
 
-if TYPE_CHECKING:
-    import redis
+T = TypeVar("T")
 
 
 class ConversationStoreUnavailableError(GuideQAError):
@@ -37,17 +38,15 @@ class RedisConversationStore:
         prefix: str = "guideqa",
         timeout_s: float = 2.0,
     ) -> None:
-        import redis as redis_client
-
         self.url = url
         self.max_conversations = max_conversations
         self.idle_seconds = idle_seconds
         self.max_turns = max_turns
         self._prefix = prefix
-        self._errors = (redis_client.RedisError, OSError)
-        self._redis: redis.Redis = redis_client.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        self._link = RedisLink(
+            url, "conversation store", ConversationStoreUnavailableError, timeout_s
         )
+        self._redis = self._link.client
 
     def _key(self, conversation_id: str) -> str:
         return f"{self._prefix}:conversation:{conversation_id}"
@@ -56,14 +55,8 @@ class RedisConversationStore:
     def _recent(self) -> str:
         return f"{self._prefix}:conversations"
 
-    def _call(self, action: str, work: Any) -> Any:
-        try:
-            return work()
-        except self._errors as exc:
-            raise ConversationStoreUnavailableError(
-                f"cannot {action}: Redis at {safe_url(self.url)} is unreachable ({exc}); "
-                "retry shortly, or ask without a conversation id"
-            ) from exc
+    def _call(self, action: str, work: Callable[[], T]) -> T:
+        return self._link.call(action, work, "retry shortly, or ask without a conversation id")
 
     def create(self) -> Conversation:
         conversation = Conversation(uuid.uuid4().hex)
@@ -117,21 +110,9 @@ class RedisConversationStore:
 
     def problem(self) -> str | None:
         """Why the store cannot be used now, or None."""
-        try:
-            self._redis.ping()
-        except self._errors as exc:
-            return f"conversation store Redis at {safe_url(self.url)} is unreachable: {exc}"
-        return None
+        return self._link.problem()
 
 
 def _turn(raw: bytes | str) -> Turn:
     data = json.loads(raw)
     return Turn(**{**data, "drugs": tuple(data["drugs"])})
-
-
-def safe_url(url: str) -> str:
-    """A Redis URL without its password, for messages and logs."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"

@@ -5,15 +5,14 @@ works whichever replica recorded the answer. Each record expires with the retent
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 from guideqa.ingest.errors import GuideQAError
-from guideqa.qa.conversation_redis import safe_url
 from guideqa.qa.records import AnswerRecord, Feedback, RecordNotFoundError
+from guideqa.qa.redis_link import RedisLink
 
-if TYPE_CHECKING:
-    import redis
+T = TypeVar("T")
 
 
 class RecordStoreUnavailableError(GuideQAError):
@@ -26,15 +25,11 @@ class RedisAnswerStore:
     def __init__(
         self, url: str, retention_days: float, prefix: str = "guideqa", timeout_s: float = 2.0
     ) -> None:
-        import redis as redis_client
-
         self.url = url
         self.retention = dt.timedelta(days=retention_days)
         self._prefix = prefix
-        self._errors = (redis_client.RedisError, OSError)
-        self._redis: redis.Redis = redis_client.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
-        )
+        self._link = RedisLink(url, "answer-record store", RecordStoreUnavailableError, timeout_s)
+        self._redis = self._link.client
 
     def _key(self, answer_id: str) -> str:
         return f"{self._prefix}:answer:{answer_id}"
@@ -43,14 +38,15 @@ class RedisAnswerStore:
     def _by_time(self) -> str:
         return f"{self._prefix}:answers"
 
-    def _call(self, action: str, work: Any) -> Any:
-        try:
-            return work()
-        except self._errors as exc:
-            raise RecordStoreUnavailableError(
-                f"cannot {action}: Redis at {safe_url(self.url)} is unreachable ({exc}); "
-                "retry shortly"
-            ) from exc
+    def _call(self, action: str, work: Callable[[], T]) -> T:
+        return self._link.call(action, work)
+
+    def _ids(self, low: float | str, high: float | str) -> list[bytes]:
+        """Answer ids recorded between two times (epoch seconds or +-inf), oldest first."""
+        found = self._call(
+            "list answer records", lambda: self._redis.zrangebyscore(self._by_time, low, high)
+        )
+        return cast(list[bytes], found)
 
     def save(self, record: AnswerRecord) -> None:
         """Store a record until the retention period, counted from its time, ends."""
@@ -114,19 +110,13 @@ class RedisAnswerStore:
     def purge(self, before: dt.datetime | None = None) -> int:
         """Delete every record older than `before` (all of them when None); how many."""
         high = "+inf" if before is None else before.timestamp()
-        ids = self._call(
-            "list answer records",
-            lambda: self._redis.zrangebyscore(self._by_time, "-inf", high),
-        )
+        ids = self._ids("-inf", high)
         return sum(self.delete(i.decode()) for i in ids)
 
     def since(self, start: dt.datetime | None = None) -> Iterator[AnswerRecord]:
         """Records (with feedback) from `start` on, oldest first."""
         low = "-inf" if start is None else start.timestamp()
-        ids = self._call(
-            "list answer records",
-            lambda: self._redis.zrangebyscore(self._by_time, low, "+inf"),
-        )
+        ids = self._ids(low, "+inf")
         for answer_id in ids:
             try:
                 yield self.get(answer_id.decode())
@@ -135,12 +125,8 @@ class RedisAnswerStore:
 
     def problem(self) -> str | None:
         """Why the store cannot be used now, or None."""
-        try:
-            self._redis.ping()
-        except self._errors as exc:
-            return f"answer-record store Redis at {safe_url(self.url)} is unreachable: {exc}"
-        return None
+        return self._link.problem()
 
     def close(self) -> None:
         """Release the connection pool."""
-        self._redis.close()
+        self._link.close()
