@@ -149,6 +149,10 @@ def _print_replay(result: ReplayResult) -> None:
         click.echo(f"- reference {ref.title}, {ref.section} ({ref.chunk_id})")
     for ref in diff.references_added:
         click.echo(f"+ reference {ref.title}, {ref.section} ({ref.chunk_id})")
+    for text in diff.differences_removed:
+        click.echo(f"- sources differ on {text}")
+    for text in diff.differences_added:
+        click.echo(f"+ sources differ on {text}")
 
 
 @click.command("replay")

@@ -46,6 +46,12 @@ class EvalQuestion(BaseModel):
     answerable: bool = True
     follow_up_of: str | None = None
     tags: tuple[str, ...] = ()
+    differ: tuple[str, ...] = Field(
+        default=(),
+        description="quantities on which current indexed sources really differ for this "
+        "question (measure names of qa/data/measures.yaml, or a description when no measure "
+        "covers it): a complete answer shows each in its discrepancies block",
+    )
 
     @field_validator("required", "forbidden", "lead", "topic")
     @classmethod
@@ -68,6 +74,39 @@ class EvalQuestion(BaseModel):
 
 class EvalSetError(GuideQAError):
     """The question file is malformed."""
+
+
+class KnownDisagreement(BaseModel):
+    """Two current documents that really give different values for one quantity, written
+    down from reading both passages (quoted)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quantity: str
+    docs: tuple[str, str]
+    quotes: tuple[str, str]
+    why: str
+
+
+class KnownDisagreements(BaseModel):
+    """eval/questions/disagreements.yaml: the truth a discrepancy row is judged against."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disagreements: tuple[KnownDisagreement, ...]
+
+    def holds(self, quantity: str, a: str, b: str) -> bool:
+        """Whether documents a and b are known to differ on the quantity."""
+        return any(d.quantity == quantity and {a, b} == set(d.docs) for d in self.disagreements)
+
+
+def load_disagreements(path: Path | None = None) -> KnownDisagreements:
+    """Read and validate the known disagreements (default: eval/questions/disagreements.yaml)."""
+    path = path or QUESTIONS_DIR / "disagreements.yaml"
+    try:
+        return KnownDisagreements.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise EvalSetError(f"{path}: not a valid list of known disagreements ({exc})") from exc
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:

@@ -22,6 +22,8 @@ TABLE_METRICS = (
     "abstention_f1",
     "follow_up_success",
     "success_rate",
+    "discrepancy_precision",
+    "discrepancy_recall",
     "latency_p50_ms",
     "latency_p95_ms",
 )
@@ -101,6 +103,9 @@ SIDE_BY_SIDE = (
     "success_rate",
     "mrr",
     "ndcg@10",
+    "discrepancy_rows",
+    "discrepancy_precision",
+    "discrepancy_recall",
     "latency_p50_ms",
 )
 
@@ -138,6 +143,19 @@ def _failure_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _discrepancy_lines(report: dict[str, Any]) -> list[str]:
+    """Where sources differ: rows judged wrong, and known differences not shown."""
+    questions = report["questions"]
+    rows = sum(q.get("discrepancy_rows", 0) for q in questions)
+    lines = [f"### {report['system']}: where sources differ ({rows} rows shown)", ""]
+    for q in questions:
+        for row in q.get("wrong_discrepancies", []):
+            lines.append(f"- `{q['id']}`: row not a known disagreement: {row}")
+        for quantity in q.get("missed_differ", []):
+            lines.append(f"- `{q['id']}`: known difference not shown: {quantity}")
+    return lines if len(lines) > 2 else [*lines, "- every row shown is a known disagreement"]
+
+
 def write_reports(splits: SplitReports, out: Path, title: str) -> Path:
     """report.json, report.md, chart.png (first split) and details.jsonl in `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -159,7 +177,7 @@ def write_reports(splits: SplitReports, out: Path, title: str) -> Path:
         main = reports[0]
         lines += [f"## {split}", "", markdown_table(reports), ""]
         lines += [f"### {main['system']} by category (weakest first)", "", category_table(main)]
-        lines += ["", *_failure_lines(main), ""]
+        lines += ["", *_failure_lines(main), "", *_discrepancy_lines(main), ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
 

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from guideqa.eval.dataset import EvalQuestion
+from guideqa.eval.dataset import EvalQuestion, KnownDisagreements, load_disagreements
 from guideqa.eval.metrics import (
     matched,
     ndcg_at,
@@ -15,7 +15,7 @@ from guideqa.eval.metrics import (
     recall_at,
     reciprocal_rank,
 )
-from guideqa.eval.systems import System, SystemOutput
+from guideqa.eval.systems import ShownDiscrepancy, System, SystemOutput
 
 Progress = Callable[[int, int], None]
 
@@ -46,10 +46,35 @@ class QuestionResult:
     success: bool
     latency_ms: float
     cited_docs: list[str] = field(default_factory=list)
+    discrepancy_rows: int = 0
+    wrong_discrepancies: list[str] = field(default_factory=list)
+    differ_expected: int = 0
+    missed_differ: list[str] = field(default_factory=list)
 
 
-def score(question: EvalQuestion, output: SystemOutput) -> QuestionResult:
-    """All metrics of one answer."""
+def wrong_rows(rows: Sequence[ShownDiscrepancy], known: KnownDisagreements) -> list[str]:
+    """The rows that are not real disagreements: a row is right when every pair of its sources
+    whose values do not overlap is a known disagreement on that quantity."""
+    wrong = []
+    for row in rows:
+        values = row.values
+        pairs = [
+            (a.doc_id, b.doc_id)
+            for i, a in enumerate(values)
+            for b in values[i + 1 :]
+            if a.doc_id != b.doc_id and (a.high < b.low or b.high < a.low)
+        ]
+        if not pairs or not all(known.holds(row.quantity, a, b) for a, b in pairs):
+            wrong.append(f"{row.quantity}: " + ", ".join(v.doc_id for v in values))
+    return wrong
+
+
+def score(
+    question: EvalQuestion, output: SystemOutput, known: KnownDisagreements | None = None
+) -> QuestionResult:
+    """All metrics of one answer; discrepancy rows are judged against `known`."""
+    known = known or KnownDisagreements(disagreements=())
+    shown = {row.quantity for row in output.discrepancies}
     gold = {g.doc for g in question.gold}
     retrieval = bool(gold) and question.answerable
     facts = matched(question.required, output.answer_text)
@@ -87,6 +112,10 @@ def score(question: EvalQuestion, output: SystemOutput) -> QuestionResult:
         success=success,
         latency_ms=round(output.latency_ms, 2),
         cited_docs=list(output.cited_docs),
+        discrepancy_rows=len(output.discrepancies),
+        wrong_discrepancies=wrong_rows(output.discrepancies, known),
+        differ_expected=len(question.differ),
+        missed_differ=[q for q in question.differ if q not in shown],
     )
 
 
@@ -123,8 +152,23 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, object]:
         "abstention": precision_recall_f1(correct_abstain, len(predicted), len(expected)),
         "follow_up_success": _mean([1.0 if r.success else 0.0 for r in follow_ups]),
         "success_rate": _mean([1.0 if r.success else 0.0 for r in results]),
+        **_discrepancy_metrics(results),
         "latency_p50_ms": round(percentile(latencies, 0.5), 2),
         "latency_p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
+def _discrepancy_metrics(results: Sequence[QuestionResult]) -> dict[str, object]:
+    """Precision of the rows shown (over every question) and recall of the known differences
+    (over the questions that have one)."""
+    rows = sum(r.discrepancy_rows for r in results)
+    wrong = sum(len(r.wrong_discrepancies) for r in results)
+    expected = sum(r.differ_expected for r in results)
+    missed = sum(len(r.missed_differ) for r in results)
+    return {
+        "discrepancy_rows": rows,
+        "discrepancy_precision": round((rows - wrong) / rows, 4) if rows else None,
+        "discrepancy_recall": round((expected - missed) / expected, 4) if expected else None,
     }
 
 
@@ -135,12 +179,17 @@ def by_category(results: Sequence[QuestionResult]) -> dict[str, dict[str, object
 
 
 def run_system(
-    system: System, questions: Sequence[EvalQuestion], progress: Progress | None = None
+    system: System,
+    questions: Sequence[EvalQuestion],
+    progress: Progress | None = None,
+    known: KnownDisagreements | None = None,
 ) -> list[QuestionResult]:
-    """Every question through one system, in file order (follow-ups after their first)."""
+    """Every question through one system, in file order (follow-ups after their first);
+    discrepancy rows judged against `known` (default: eval/questions/disagreements.yaml)."""
+    known = known if known is not None else load_disagreements()
     results = []
     for done, question in enumerate(questions, start=1):
-        results.append(score(question, system.answer(question)))
+        results.append(score(question, system.answer(question), known))
         if progress:
             progress(done, len(questions))
     return results

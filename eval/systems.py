@@ -14,6 +14,23 @@ from guideqa.qa.pipeline import AnswerEngine
 
 
 @dataclass(frozen=True)
+class ShownValue:
+    """One source's value in a discrepancy row: its document and its stated range."""
+
+    doc_id: str
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ShownDiscrepancy:
+    """A discrepancy row as shown: the quantity and each source's value."""
+
+    quantity: str
+    values: tuple[ShownValue, ...]
+
+
+@dataclass(frozen=True)
 class SystemOutput:
     """What a system returned for one question, in the terms the metrics need."""
 
@@ -27,6 +44,7 @@ class SystemOutput:
     section_checks: tuple[bool, ...] | None = None
     cited_docs: tuple[str, ...] = ()
     latency_ms: float = 0.0
+    discrepancies: tuple[ShownDiscrepancy, ...] = ()
 
 
 class System(Protocol):
@@ -45,9 +63,18 @@ def statement_texts(answer: Answer) -> tuple[str, ...]:
 
 
 def answer_text(answer: Answer) -> str:
-    """Everything a reader sees: summary, statements, callouts and gaps."""
+    """Everything a reader sees: summary, where sources differ, statements, callouts, gaps."""
     callouts = [c.text for c in answer.callouts]
-    return "\n".join([answer.summary, *statement_texts(answer), *callouts, *answer.gaps])
+    differ = [f"{d.quantity}: {v.source} {v.value}" for d in answer.discrepancies for v in d.values]
+    return "\n".join([answer.summary, *differ, *statement_texts(answer), *callouts, *answer.gaps])
+
+
+def shown_discrepancies(answer: Answer) -> tuple[ShownDiscrepancy, ...]:
+    """The answer's discrepancy rows, as the metrics judge them."""
+    return tuple(
+        ShownDiscrepancy(d.quantity, tuple(ShownValue(v.doc_id, v.low, v.high) for v in d.values))
+        for d in answer.discrepancies
+    )
 
 
 def quotes(answer: Answer) -> str:
@@ -110,6 +137,7 @@ class GuideQASystem:
             section_checks=section_checks(answer),
             cited_docs=cited,
             latency_ms=latency,
+            discrepancies=shown_discrepancies(answer),
         )
 
 

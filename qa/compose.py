@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from guideqa.index.models import Hit
 from guideqa.ingest.models import Population, SourceKind
+from guideqa.qa.discrepancies import FoundDiscrepancy
 from guideqa.qa.drugs import short_generic
 from guideqa.qa.knowledge import ClinicalKnowledge
 from guideqa.qa.models import (
@@ -14,9 +16,11 @@ from guideqa.qa.models import (
     AnswerSection,
     Callout,
     Citation,
+    Discrepancy,
     Explanation,
     Intent,
     PopulationTag,
+    SourceValue,
     Statement,
 )
 from guideqa.qa.scoring import Scored
@@ -59,6 +63,7 @@ class CompositionInput:
     disclaimer: str = ""
     question_type: str = "general"
     explanation: Explanation | None = None
+    discrepancies: list[FoundDiscrepancy] = field(default_factory=list)
 
 
 class Composer(Protocol):
@@ -67,6 +72,10 @@ class Composer(Protocol):
     def compose(self, request: CompositionInput) -> Answer:
         """The Answer for the request; statements must cite the passages they use."""
         ...
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) else value
 
 
 def drug_label_name(hit: Hit) -> str:
@@ -95,6 +104,17 @@ class Framing:
         year = f"{hit.year} " if hit.year else ""
         article = "An" if (year or design)[:1].lower() in "aeio8" else "A"
         return f"{article} {year}{design} reported: "
+
+    def source_name(self, hit: Hit) -> str:
+        """A short name of a passage's source: 'VA/DoD 2014', 'Metformin label', 'PMID 123'."""
+        if hit.kind is SourceKind.GUIDELINE:
+            issuer = self.knowledge.issuer_short(hit.issuer)
+            return f"{issuer} {hit.year}" if hit.year else issuer
+        if hit.kind is SourceKind.LABEL:
+            return f"{drug_label_name(hit)} label"
+        return (
+            f"{hit.identifier or 'study'} ({hit.year})" if hit.year else hit.identifier or "study"
+        )
 
 
 class _Numbering:
@@ -154,6 +174,8 @@ class ExtractiveComposer:
         summary = [
             f"{c.unit.inline()} [{numbering.cite(c.unit.hit)}]" for c in request.summary_evidence
         ]
+        # the table of differing values sits under the bottom line: numbered in reading order
+        discrepancies = tuple(self._discrepancy(d, numbering) for d in request.discrepancies)
         sections = []
         for kind in (SourceKind.GUIDELINE, SourceKind.LABEL, SourceKind.RESEARCH):
             statements = tuple(
@@ -174,6 +196,7 @@ class ExtractiveComposer:
             abstained=request.abstained,
             gaps=request.gaps,
             callouts=callouts,
+            discrepancies=discrepancies,
             conversation_id=request.conversation_id,
             index_version=request.index_version,
             intent=request.intent,
@@ -191,4 +214,31 @@ class ExtractiveComposer:
             text=candidate.unit.text,
             quote=candidate.unit.text,
             citations=(numbering.cite(hit),),
+        )
+
+    def _discrepancy(self, found: FoundDiscrepancy, numbering: _Numbering) -> Discrepancy:
+        values = []
+        for sourced in found.values:
+            quantity, hit = sourced.quantity, sourced.hit
+            values.append(
+                SourceValue(
+                    value=quantity.text,
+                    normalised=quantity.normalised,
+                    low=quantity.low,
+                    high=quantity.high,
+                    unit=quantity.unit,
+                    comparator=quantity.comparator,
+                    population=tuple(sorted(quantity.qualifiers)),
+                    min_age=quantity.ages.low if quantity.ages else None,
+                    max_age=_finite(quantity.ages.high) if quantity.ages else None,
+                    statement=sourced.unit.inline(),
+                    citation=numbering.cite(hit),
+                    doc_id=hit.doc_id,
+                    source=self.framing.source_name(hit),
+                    year=hit.year,
+                    kind=hit.kind,
+                )
+            )
+        return Discrepancy(
+            quantity=found.measure.name, measure_kind=found.measure.kind, values=tuple(values)
         )

@@ -123,6 +123,70 @@ class Explanation(_Frozen):
     rejected: tuple[RejectedCandidate, ...]
 
 
+class MeasureKind(StrEnum):
+    """What sort of quantity a measure is."""
+
+    DOSE = "dose"
+    FREQUENCY = "frequency"
+    THRESHOLD = "threshold"
+    TARGET = "target"
+    AGE = "age"
+    DURATION = "duration"
+    RATE = "rate"
+
+
+class Comparator(StrEnum):
+    """How a stated value bounds the quantity."""
+
+    EQUAL = "="
+    LESS = "<"
+    GREATER = ">"
+    RANGE = "range"
+
+
+class SourceValue(_Frozen):
+    """One source's value for a quantity: verbatim, typed, and cited."""
+
+    value: str
+    normalised: str
+    low: float
+    high: float
+    unit: str
+    comparator: Comparator
+    population: tuple[str, ...] = ()
+    min_age: float | None = None
+    max_age: float | None = None
+    statement: str
+    citation: int
+    doc_id: str
+    source: str
+    year: int | None = None
+    kind: SourceKind
+
+
+def applies_to(value: SourceValue) -> str:
+    """Who a value is stated for: 'renal impairment', 'aged 18-39', 'all patients'."""
+    parts = [p.replace("_", " ") for p in value.population]
+    if value.min_age is not None or value.max_age is not None:
+        low, high = value.min_age, value.max_age
+        if high is None:
+            parts.append(f"aged {low:g}+")
+        elif not low:
+            parts.append(f"aged under {high:g}")
+        else:
+            parts.append(f"aged {low:g}-{high:g}")
+    return ", ".join(parts) or "all patients"
+
+
+class Discrepancy(_Frozen):
+    """Current sources giving values for the same quantity and population that do not
+    overlap. Superseded documents never take part."""
+
+    quantity: str
+    measure_kind: MeasureKind
+    values: tuple[SourceValue, ...]
+
+
 class AnswerSection(_Frozen):
     """'From the Guidelines', 'From the FDA Drug Label' or 'From the Research'."""
 
@@ -149,6 +213,7 @@ class Answer(_Frozen):
     abstained: bool = False
     gaps: tuple[str, ...] = ()
     callouts: tuple[Callout, ...] = ()
+    discrepancies: tuple[Discrepancy, ...] = ()
     conversation_id: str | None = None
     index_version: str | None = None
     intent: Intent = Intent.GENERAL

@@ -7,20 +7,22 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from guideqa.index.models import Hit, SearchFilters, SectionPreference
-from guideqa.index.supersession import supersession
+from guideqa.index.supersession import superseded_ids, supersession
 from guideqa.ingest.errors import GuideQAError
 from guideqa.ingest.models import Document, SectionRole, SourceKind
 from guideqa.qa.bottom_line import KIND_ORDER, choose_bottom_line
 from guideqa.qa.compose import Composer, CompositionInput, ExtractiveComposer
 from guideqa.qa.conversation import ConversationStore, InMemoryConversationStore, Turn, check_room
+from guideqa.qa.discrepancies import DiscrepancyFinder, FoundDiscrepancy, Patient
 from guideqa.qa.drugs import DrugLexicon
 from guideqa.qa.evidence import EvidencePool, boxed_warning, explanation
 from guideqa.qa.followup import focus_of, needs_context, resolve, topic_of
 from guideqa.qa.gaps import GapReporter
 from guideqa.qa.knowledge import ClinicalKnowledge
+from guideqa.qa.measures import MeasureBook
 from guideqa.qa.models import Answer, Intent, new_answer_id
 from guideqa.qa.scoring import Scored, UnitScorer
-from guideqa.qa.selection import merge_across_sections
+from guideqa.qa.selection import Verdict, merge_across_sections
 from guideqa.qa.settings import QASettings
 from guideqa.qa.sources import EvidenceSource
 from guideqa.qa.understanding import (
@@ -59,6 +61,7 @@ class AnswerEngine(Generic[Source]):
         conversations: ConversationStore | None = None,
         composer: Composer | None = None,
         knowledge: ClinicalKnowledge | None = None,
+        measures: MeasureBook | None = None,
     ) -> None:
         self.index = index
         self.settings = settings or QASettings()
@@ -70,6 +73,14 @@ class AnswerEngine(Generic[Source]):
         self._vocabulary = clinical_vocabulary(index.documents, index.tokens)
         self._notes = _supersession_notes(index.documents)
         self._designs = StudyDesigns(index.document, self.knowledge)
+        self.measures = measures or MeasureBook.load()
+        self.discrepancy_finder = DiscrepancyFinder(
+            self.measures,
+            self.knowledge,
+            self.settings.discrepancies,
+            frozenset(superseded_ids(index.documents)),
+            self.drugs.find,
+        )
 
     def analyse(self, question: str) -> QuestionAnalysis:
         """Understand a standalone question (drugs, classes, populations, concepts, intent)."""
@@ -239,6 +250,9 @@ class AnswerEngine(Generic[Source]):
         missing = tuple(k for k in wanted if not chosen.get(k))
         gaps = self.gaps.report(analysis, missing, hits, pool.scorer.weights)
         abstained = not chosen
+        discrepancies = (
+            [] if abstained else self._discrepancies(interpretation, analysis, pool, chosen)
+        )
         return CompositionInput(
             question=question,
             interpreted_question=interpretation.text,
@@ -256,7 +270,31 @@ class AnswerEngine(Generic[Source]):
             disclaimer=self.settings.disclaimer,
             question_type=analysis.question_type.value,
             explanation=explanation(analysis, chosen, pool) if explain else None,
+            discrepancies=discrepancies,
         )
+
+    def _discrepancies(
+        self,
+        interpretation: _Interpretation,
+        analysis: QuestionAnalysis,
+        pool: EvidencePool,
+        chosen: dict[SourceKind, list[Scored]],
+    ) -> list[FoundDiscrepancy]:
+        """Where current sources give different values: read from the chosen statements and
+        the most relevant on-topic ones retrieved (those that pass every rule of the gate and
+        are at least as relevant as a statement from a document about the subject)."""
+        shown = [c.unit for items in chosen.values() for c in items]
+        ids = {(u.hit.chunk_id, u.start) for u in shown}
+        on_topic = sorted(
+            (c for c in pool.scored if (c.unit.hit.chunk_id, c.unit.start) not in ids),
+            key=lambda c: -c.relevance,
+        )
+        limit = self.settings.discrepancies.seed_statements
+        floor = self.settings.min_relevance_anchored
+        extra = [c.unit for c in on_topic if _on_topic(pool.gate.check(c), c, floor)][:limit]
+        populations = [p.value for p in analysis.populations]
+        patient = Patient.of(interpretation.text, populations, self.measures)
+        return self.discrepancy_finder.find(self.index, shown + extra, patient, interpretation.text)
 
     def _label_drugs(self, analysis: QuestionAnalysis, guideline: list[Scored]) -> tuple[str, ...]:
         """Labels to show: drugs named in the question, else drugs (or classes) the chosen
@@ -299,6 +337,11 @@ class AnswerEngine(Generic[Source]):
             ]
             return []
         return [warning]
+
+
+def _on_topic(verdict: Verdict, candidate: Scored, floor: float) -> bool:
+    """Shown, or kept out only by the relevance bar while still clearly about the question."""
+    return verdict.passed or (verdict.below_bar and candidate.relevance >= floor)
 
 
 def _supersession_notes(documents: tuple[Document, ...]) -> dict[str, str]:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from guideqa.ingest.models import SourceKind
-from guideqa.qa.models import Answer, Citation, Explanation, Statement
+from guideqa.qa.models import (
+    Answer,
+    Citation,
+    Discrepancy,
+    Explanation,
+    Statement,
+    applies_to,
+)
 
 
 def _marks(numbers: tuple[int, ...]) -> str:
@@ -43,6 +50,26 @@ def _statement_lines(statement: Statement) -> list[str]:
     return lines
 
 
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def discrepancy_lines(discrepancy: Discrepancy) -> list[str]:
+    """A discrepancy as a small Markdown table: each source's value, for whom, kind and year."""
+    lines = [
+        f"**Where sources differ: {discrepancy.quantity}**",
+        "",
+        "| Source | Value | For | Kind | Year |",
+        "|---|---|---|---|---|",
+    ]
+    for v in discrepancy.values:
+        lines.append(
+            f"| {_cell(v.source)} [{v.citation}] | {_cell(v.value)} | {applies_to(v)} | "
+            f"{v.kind.value} | {v.year or '-'} |"
+        )
+    return [*lines, ""]
+
+
 def _explanation_lines(explanation: Explanation) -> list[str]:
     lines = [
         "**How this answer was chosen**",
@@ -66,12 +93,15 @@ def _explanation_lines(explanation: Explanation) -> list[str]:
 
 
 def render_markdown(answer: Answer) -> str:
-    """The answer as Markdown: interpretation, bottom line, sections, callouts, gaps,
+    """The answer as Markdown: interpretation, bottom line, where sources differ, sections,
+    callouts, gaps,
     references (and, when asked for, how it was chosen)."""
     lines: list[str] = []
     if answer.interpreted_question != answer.question:
         lines += [f"*Interpreted as: {answer.interpreted_question}*", ""]
     lines += [answer.summary, ""]
+    for discrepancy in answer.discrepancies:
+        lines += discrepancy_lines(discrepancy)
     for section in answer.sections:
         lines.append(f"**{section.title}**")
         for statement in section.statements:

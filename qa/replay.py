@@ -35,6 +35,12 @@ class AnswerDiff(_Frozen):
     statements_removed: tuple[str, ...]
     references_added: tuple[ReferenceChange, ...]
     references_removed: tuple[ReferenceChange, ...]
+    differences_added: tuple[str, ...] = Field(
+        default=(), description="values in the 'where sources differ' block only now"
+    )
+    differences_removed: tuple[str, ...] = Field(
+        default=(), description="values in the 'where sources differ' block only before"
+    )
 
 
 class ReplayResult(_Frozen):
@@ -68,9 +74,16 @@ def _references(answer: Answer) -> dict[str, ReferenceChange]:
     }
 
 
+def _differences(answer: Answer) -> list[str]:
+    """Each value of the 'where sources differ' block: 'quantity: source value'."""
+    return [f"{d.quantity}: {v.source} {v.value}" for d in answer.discrepancies for v in d.values]
+
+
 def diff_answers(before: Answer, after: Answer) -> AnswerDiff:
-    """Statements and references added or removed, and whether the bottom line changed."""
+    """Statements, references and differing values added or removed, and whether the bottom
+    line changed."""
     old, new = _statements(before), _statements(after)
+    old_differ, new_differ = _differences(before), _differences(after)
     old_refs, new_refs = _references(before), _references(after)
     return AnswerDiff(
         identical=canonical(before) == canonical(after),
@@ -81,4 +94,6 @@ def diff_answers(before: Answer, after: Answer) -> AnswerDiff:
         statements_removed=tuple(s for s in old if s not in new),
         references_added=tuple(r for k, r in new_refs.items() if k not in old_refs),
         references_removed=tuple(r for k, r in old_refs.items() if k not in new_refs),
+        differences_added=tuple(d for d in new_differ if d not in old_differ),
+        differences_removed=tuple(d for d in old_differ if d not in new_differ),
     )

@@ -8,6 +8,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from guideqa.qa.weights_model import ScoreWeights, calibrated_bar
 
 
+class DiscrepancySettings(BaseModel):
+    """Where sources differ: which values are compared, and how many rows are shown."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(default=True, description="compare sources' values for a quantity")
+    seed_statements: int = Field(
+        default=12,
+        ge=0,
+        description="besides the chosen statements, this many of the most relevant on-topic "
+        "statements retrieved are read for values",
+    )
+    search_passages: int = Field(
+        default=10,
+        ge=0,
+        description="passages a search for each quantity found reads for other sources' values",
+    )
+    passages_per_source: int = Field(
+        default=3, ge=1, description="passages one document may contribute to that search"
+    )
+    max_measures: int = Field(default=2, ge=0, description="quantities compared per answer")
+    max_rows: int = Field(default=2, ge=0, description="discrepancy rows shown per answer")
+    max_sources: int = Field(default=4, ge=2, description="sources shown in one row")
+    max_values_per_source: int = Field(
+        default=2, ge=1, description="distinct values read from one document for a quantity"
+    )
+
+
 class QASettings(BaseModel):
     """How evidence is retrieved, scored, gated and selected."""
 
@@ -114,6 +142,10 @@ class QASettings(BaseModel):
         ge=0,
         le=1,
         description="statements less likely than this to be about the question are not shown",
+    )
+    discrepancies: DiscrepancySettings = Field(
+        default_factory=DiscrepancySettings,
+        description="the block showing where current sources give different values",
     )
     include_superseded: bool = Field(
         default=False, description="answer from superseded guideline versions too"

@@ -107,11 +107,23 @@ def write_qa_corpus(folder: Path) -> None:
         (folder / "uspstf-osteoporosis.md").write_text(topic_to_markdown(topic, records)[0])
 
 
-@pytest.fixture(scope="session")
-def real_index_settings(tmp_path_factory: pytest.TempPathFactory, token_counter) -> Settings:  # type: ignore[no-untyped-def]
-    """A small real index (real model) over the sample corpus, built once per session."""
+def write_discrepancy_corpus(folder: Path) -> None:
+    """Guidelines that really disagree (VA/DoD hypertension vs CKD blood-pressure goals; VA/DoD
+    vs Washington L&I opioid dose thresholds), CDC 2016 and the CDC 2022 pages superseding it."""
+    shutil.copytree(DATA / "discrepancies" / "guidelines", folder / "guidelines")
+    shutil.copy(DATA / "pdf" / "cdc_opioid_2022_pages19-24.pdf", folder)
+    (folder / "cdc_opioid_2022_pages19-24.pdf.meta.yaml").write_text(
+        "id: cdc-opioid-prescribing-2022\nissuer: Centers for Disease Control and Prevention\n"
+        "date: 2022-11-04\nsupersedes: ngc-10953\n"
+    )
+    xml = (DATA / "convert" / "ngc-10953.xml").read_bytes()
+    (folder / "ngc-10953.md").write_text(ngc_to_markdown(xml, "ngc-10953")[0])
+
+
+def build_real_index(tmp_path_factory: pytest.TempPathFactory, token_counter, write) -> Settings:  # type: ignore[no-untyped-def]
+    """A real-model index over the corpus `write` puts in a fresh folder."""
     corpus = tmp_path_factory.mktemp("qa-corpus")
-    write_qa_corpus(corpus)
+    write(corpus)
     settings = real_settings(tmp_path_factory.mktemp("qa-index"))
     writer = IndexWriter(
         settings.index,
@@ -124,6 +136,18 @@ def real_index_settings(tmp_path_factory: pytest.TempPathFactory, token_counter)
     assert not report.failures, report.failures
     writer.ingest(report.documents)
     return settings
+
+
+@pytest.fixture(scope="session")
+def real_index_settings(tmp_path_factory: pytest.TempPathFactory, token_counter) -> Settings:  # type: ignore[no-untyped-def]
+    """A small real index (real model) over the sample corpus, built once per session."""
+    return build_real_index(tmp_path_factory, token_counter, write_qa_corpus)
+
+
+@pytest.fixture(scope="session")
+def discrepancy_index_settings(tmp_path_factory: pytest.TempPathFactory, token_counter) -> Settings:  # type: ignore[no-untyped-def]
+    """A small real index of guidelines that disagree, built once per session."""
+    return build_real_index(tmp_path_factory, token_counter, write_discrepancy_corpus)
 
 
 @pytest.fixture(scope="session")

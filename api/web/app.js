@@ -96,6 +96,32 @@
     return el("div", { class: "feedback" }, "Was this answer useful? ", yes, " ", no, " ", missing, " · ", link, status);
   }
 
+  const KIND_NAMES = { guideline: "Guideline", label: "FDA label", research: "Research" };
+
+  function appliesTo(v) {
+    const parts = v.population.map((p) => p.replaceAll("_", " "));
+    if (v.min_age !== null || v.max_age !== null) {
+      if (v.max_age === null) parts.push(`aged ${v.min_age}+`);
+      else if (!v.min_age) parts.push(`aged under ${v.max_age}`);
+      else parts.push(`aged ${v.min_age}-${v.max_age}`);
+    }
+    return parts.join(", ") || "all patients";
+  }
+
+  // Where sources differ: one small table per quantity, under the bottom line.
+  function discrepancyTable(discrepancy, references) {
+    const head = el("tr", {}, ...["Source", "Value", "For", "Kind", "Year"].map((h) => el("th", { scope: "col" }, h)));
+    const rows = discrepancy.values.map((v) => el("tr", {},
+      el("td", {}, v.source, " ", ...citeButtons([v.citation], references)),
+      el("td", { title: v.statement }, v.value),
+      el("td", {}, appliesTo(v)),
+      el("td", {}, KIND_NAMES[v.kind] || v.kind),
+      el("td", {}, v.year ? String(v.year) : "-")));
+    return el("section", { class: "discrepancy", role: "note" },
+      el("h3", {}, "Where sources differ: ", discrepancy.quantity),
+      el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows)));
+  }
+
   function renderAnswer(answer, options) {
     const feedback = !recordPage && state.recording && answer.answer_id;
     const status = el("span", { class: "feedback-status", role: "status" });
@@ -114,6 +140,7 @@
       else if (piece) bottom.append(piece);
     }
     turn.append(bottom);
+    for (const discrepancy of answer.discrepancies || []) turn.append(discrepancyTable(discrepancy, references));
     for (const section of answer.sections) {
       const list = el("ul");
       for (const statement of section.statements) {

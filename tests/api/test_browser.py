@@ -30,17 +30,15 @@ def _free_port() -> int:
 READ_TOKEN = "browser-read-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def server(
-    real_index_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def _serve(index_settings: Settings, records: Path) -> Iterator[str]:
+    """`guideqa serve` over an index, with recording on, until the test module ends."""
     port = _free_port()
     env = {
         **os.environ,
-        "GUIDEQA_INDEX_DIR": str(real_index_settings.index.directory),
-        "GUIDEQA_EMBEDDING__CACHE_DIR": str(real_index_settings.embedding.cache_dir),
+        "GUIDEQA_INDEX_DIR": str(index_settings.index.directory),
+        "GUIDEQA_EMBEDDING__CACHE_DIR": str(index_settings.embedding.cache_dir),
         "GUIDEQA_RECORDS__ENABLED": "true",
-        "GUIDEQA_RECORDS__PATH": str(tmp_path_factory.mktemp("records") / "answers.sqlite"),
+        "GUIDEQA_RECORDS__PATH": str(records / "answers.sqlite"),
         "GUIDEQA_RECORDS__READ_TOKEN": READ_TOKEN,
     }
     process = subprocess.Popen(
@@ -67,6 +65,20 @@ def server(
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(
+    real_index_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _serve(real_index_settings, tmp_path_factory.mktemp("records"))
+
+
+@pytest.fixture(scope="module")
+def discrepancy_server(
+    discrepancy_index_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _serve(discrepancy_index_settings, tmp_path_factory.mktemp("records"))
 
 
 def _launch(playwright: object) -> object:
@@ -159,3 +171,37 @@ def test_feedback_controls_and_the_permalink_page(server: str) -> None:
         assert page.locator(".feedback").count() == 0  # read-only
         page.screenshot(path=str(ARTIFACTS / "browser_permalink.png"), full_page=True)
         browser.close()  # type: ignore[attr-defined]
+
+
+def test_where_sources_differ_is_a_table_under_the_bottom_line(discrepancy_server: str) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})  # type: ignore[attr-defined]
+        page.goto(discrepancy_server)
+        page.fill(
+            "#question",
+            "What blood pressure target should I aim for in a 55-year-old with hypertension and "
+            "stage 3 chronic kidney disease?",
+        )
+        page.click("#ask-button")
+        page.wait_for_selector(".turn .discrepancy table")
+        # right under the bottom line, before the sections
+        assert (
+            page.evaluate(
+                "document.querySelector('.turn .bottom-line').nextElementSibling.className"
+            )
+            == "discrepancy"
+        )
+        title = page.locator(".discrepancy h3").inner_text()
+        assert title == "Where sources differ: blood pressure treatment goal (systolic)"
+        rows = page.locator(".discrepancy tbody tr")
+        assert rows.count() == 2
+        cells = [rows.nth(i).inner_text() for i in range(2)]
+        assert any("less than 140/90 mmHg" in c and "renal impairment" in c for c in cells)
+        assert any("<150 mmHg" in c and "2014" in c for c in cells)
+        page.locator(".discrepancy .cite").first.hover()
+        page.locator("#passage").wait_for(state="visible")
+        assert "mmHg" in page.locator("#passage").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser_discrepancy.png"), full_page=True)
+        browser.close()

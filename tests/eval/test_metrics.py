@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from guideqa.eval.dataset import EvalQuestion, EvalSetError, load_questions, question_set
+from guideqa.eval.dataset import (
+    EvalQuestion,
+    EvalSetError,
+    load_disagreements,
+    load_questions,
+    question_set,
+)
 from guideqa.eval.metrics import ndcg_at, recall_at, reciprocal_rank, rouge_2, rouge_su4
 from guideqa.eval.report import compare, question_changes, write_reports
-from guideqa.eval.runner import aggregate, score, system_report
-from guideqa.eval.systems import SystemOutput
+from guideqa.eval.runner import aggregate, score, system_report, wrong_rows
+from guideqa.eval.systems import ShownDiscrepancy, ShownValue, SystemOutput
 from guideqa.ingest.models import SourceKind
+from guideqa.qa.measures import MeasureBook
 
 
 def test_retrieval_metrics() -> None:
@@ -151,3 +158,58 @@ def test_reports_and_compare(tmp_path: Path) -> None:
     new = {"splits": {"dev": {"systems": [second | {"system": "guideqa"}]}}}
     assert "dev/guideqa" in compare(old, new) and "-1.000" in compare(old, new)
     assert "dev/q: success True -> False" in question_changes(old, new)
+
+
+def _row(quantity: str, *values: tuple[str, float, float]) -> ShownDiscrepancy:
+    return ShownDiscrepancy(quantity, tuple(ShownValue(d, lo, hi) for d, lo, hi in values))
+
+
+def test_discrepancy_rows_are_judged_against_known_disagreements() -> None:
+    known = load_disagreements()
+    bp = "blood pressure treatment goal (systolic)"
+    question = EvalQuestion(
+        id="q", question="BP goal in CKD?", area="x", kinds=(SourceKind.GUIDELINE,), differ=(bp,)
+    )
+    right = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 150, 150))
+    # a pair that is not a known disagreement makes the whole row wrong
+    wrong = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 150, 150), ("other-doc", 130, 130))
+    # values that overlap are no disagreement: nothing to judge, and no row should be shown
+    empty = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 140, 150))
+    assert wrong_rows([right], known) == []
+    assert wrong_rows([wrong], known) == [f"{bp}: ngc-10628, ngc-10598, other-doc"]
+    assert len(wrong_rows([empty], known)) == 1
+    shown = score(question, SystemOutput((), "", False, discrepancies=(right,)), known)
+    missed = score(question, SystemOutput((), "", False), known)
+    assert (shown.discrepancy_rows, shown.missed_differ) == (1, [])
+    assert missed.missed_differ == [bp]
+    other = score(
+        EvalQuestion(id="r", question="?", area="x", kinds=(SourceKind.GUIDELINE,)),
+        SystemOutput((), "", False, discrepancies=(right, wrong)),
+        known,
+    )
+    overall = aggregate([shown, missed, other])
+    assert overall["discrepancy_rows"] == 3
+    assert overall["discrepancy_precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert overall["discrepancy_recall"] == 0.5
+    assert aggregate([missed])["discrepancy_precision"] is None
+
+
+def test_known_disagreements_name_measures_and_questions_name_known_quantities() -> None:
+    known = load_disagreements()
+    measures = {m.name for m in MeasureBook.load().spec.measures}
+    assert known.disagreements and all(d.quantity in measures for d in known.disagreements)
+    assert all(d.docs[0] != d.docs[1] and all(d.quotes) for d in known.disagreements)
+    for name in ("clinical", "unseen"):
+        expecting = [q for q in load_questions(question_set(name)) if q.differ]
+        assert len(expecting) >= 6
+        for question in expecting:
+            for quantity in question.differ:
+                assert quantity in measures or quantity.endswith("(no measure yet)"), quantity
+    assert sum(len(load_questions(question_set(n))) for n in ("clinical", "unseen")) >= 300
+
+
+def test_a_bad_disagreements_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "disagreements.yaml"
+    bad.write_text("disagreements:\n- quantity: x\n  docs: [a]\n")
+    with pytest.raises(EvalSetError, match=r"disagreements\.yaml"):
+        load_disagreements(bad)

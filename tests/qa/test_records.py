@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from guideqa.ingest.models import SourceKind
-from guideqa.qa.models import Answer, AnswerSection, Citation, Statement, new_answer_id
+from guideqa.qa.models import (
+    Answer,
+    AnswerSection,
+    Citation,
+    Comparator,
+    Discrepancy,
+    MeasureKind,
+    SourceValue,
+    Statement,
+    new_answer_id,
+)
 from guideqa.qa.records import (
     AnswerStore,
     Feedback,
@@ -141,3 +151,33 @@ def test_a_diff_names_what_changed() -> None:
     assert [r.chunk_id for r in diff.references_removed] == ["c1"]
     same = after.model_copy(update={"answer_id": "another", "timings_ms": {"total": 99.0}})
     assert diff_answers(after, same).identical
+
+
+def test_a_diff_names_values_that_now_differ() -> None:
+    before = _answer("q", ("Screen women 65 and older.",))
+    value = SourceValue(
+        value="<150 mmHg",
+        normalised="< 150 mmHg",
+        low=150.0,
+        high=150.0,
+        unit="mmHg",
+        comparator=Comparator.LESS,
+        statement="treat to a systolic blood pressure goal of <150 mmHg",
+        citation=1,
+        doc_id="ngc-10598",
+        source="VA/DoD 2014",
+        kind=SourceKind.GUIDELINE,
+    )
+    row = Discrepancy(
+        quantity="blood pressure treatment goal (systolic)",
+        measure_kind=MeasureKind.TARGET,
+        values=(value, value.model_copy(update={"value": "less than 140/90 mmHg", "low": 140.0})),
+    )
+    after = before.model_copy(update={"discrepancies": (row,)})
+    diff = diff_answers(before, after)
+    assert not diff.identical and diff.differences_removed == ()
+    assert diff.differences_added == (
+        "blood pressure treatment goal (systolic): VA/DoD 2014 <150 mmHg",
+        "blood pressure treatment goal (systolic): VA/DoD 2014 less than 140/90 mmHg",
+    )
+    assert diff_answers(after, before).differences_removed == diff.differences_added
