@@ -53,18 +53,18 @@ class QuestionResult:
 
 
 def wrong_rows(rows: Sequence[ShownDiscrepancy], known: KnownDisagreements) -> list[str]:
-    """The rows that are not real disagreements: a row is right when every pair of its sources
-    whose values do not overlap is a known disagreement on that quantity."""
+    """The rows that are not real disagreements: a row is right when some pair of its sources
+    is a known disagreement on that quantity and every other pair either is one too or states
+    overlapping values (sources that agree)."""
     wrong = []
     for row in rows:
         values = row.values
         pairs = [
-            (a.doc_id, b.doc_id)
-            for i, a in enumerate(values)
-            for b in values[i + 1 :]
-            if a.doc_id != b.doc_id and (a.high < b.low or b.high < a.low)
+            (a, b) for i, a in enumerate(values) for b in values[i + 1 :] if a.doc_id != b.doc_id
         ]
-        if not pairs or not all(known.holds(row.quantity, a, b) for a, b in pairs):
+        differ = [known.holds(row.quantity, a.doc_id, b.doc_id) for a, b in pairs]
+        agree = [not (a.high < b.low or b.high < a.low) for a, b in pairs]
+        if not any(differ) or not all(d or g for d, g in zip(differ, agree, strict=True)):
             wrong.append(f"{row.quantity}: " + ", ".join(v.doc_id for v in values))
     return wrong
 

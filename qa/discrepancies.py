@@ -93,16 +93,15 @@ class DiscrepancyFinder:
     ) -> list[FoundDiscrepancy]:
         """The discrepancies among the seed statements' measures, each measure compared with
         what a search for it finds in other current sources. With the `question`, only
-        measures it is about (it shares a word with the measure's search) are compared."""
+        measures it is about are compared."""
         if not self.settings.enabled:
             return []
         seeded = self._read(seeds, patient)
-        asked = frozenset(source.tokens(question)) if question is not None else None
         by_name = {m.name: m for m in self.book.spec.measures}
         measures = [
             by_name[name]
             for name in dict.fromkeys(v.quantity.measure for v in seeded)
-            if asked is None or asked & frozenset(source.tokens(by_name[name].query))
+            if question is None or self._asked(source, by_name[name], question)
         ]
         found = []
         for measure in measures[: self.settings.max_measures]:
@@ -113,6 +112,14 @@ class DiscrepancyFinder:
             if row is not None:
                 found.append(row)
         return found[: self.settings.max_rows]
+
+    def _asked(self, source: EvidenceSource, measure: MeasureSpec, question: str) -> bool:
+        """Whether the question is about a measure: by the measure's `asks` cues when it has
+        them, else by sharing a word with the measure's search."""
+        cued = self.book.asked_about(measure, question)
+        if cued is not None:
+            return cued
+        return bool(set(source.tokens(question)) & set(source.tokens(measure.query)))
 
     def _search(self, source: EvidenceSource, measure: MeasureSpec) -> list[Unit]:
         """Passages about the measure, at most a few per document so that other sources are
@@ -139,10 +146,11 @@ class DiscrepancyFinder:
             if hit.doc_id in self.superseded:
                 continue  # a superseded version never makes a discrepancy
             # a value is for the patients its document or section is about, too
-            population = self.book.qualifiers_in(" ".join((hit.title, *hit.section_path)))
+            where = " ".join((hit.title, *hit.section_path))
+            population = self.book.qualifiers_in(where)
             if hit.provenance.population is not None:
                 population |= {hit.provenance.population.value}
-            for value in self.book.values(unit.text, hit.kind, population, unit.lead):
+            for value in self.book.values(unit.text, hit.kind, population, unit.lead, where):
                 if only is not None and value.measure != only.name:
                     continue
                 if patient.fits(value):
@@ -200,7 +208,8 @@ def _disagree(per_doc: dict[str, list[SourcedValue]], measure: MeasureSpec) -> b
                 continue
             if not _same_ages(first, second):
                 continue
-            if not any(x.quantity.overlaps(y.quantity) for x in first for y in second):
+            compare = measure.compare
+            if not any(x.quantity.agrees(y.quantity, compare) for x in first for y in second):
                 return True
     return False
 

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from guideqa.ingest.models import SourceKind
 from guideqa.ingest.sections import KnowledgeFileError, load_yaml
+from guideqa.qa.measure_spec import MeasureFile, MeasureSpec
 from guideqa.qa.models import Comparator, MeasureKind
+
+__all__ = ["AgeBand", "MeasureBook", "MeasureSpec", "TypedQuantity", "age_band", "patient_age"]
 
 DATA_DIR = Path(__file__).parent / "data"
 _WORDS = {
@@ -32,90 +35,13 @@ _AGE_BAND = re.compile(
 )
 
 
+DIRECTION_UNIT = "direction (1 for, 0 against)"
 _PATIENT_AGE = re.compile(
     r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b|\baged? (\d{1,3})\b"
     r"|\b(\d{1,3}) (?:years|yrs) of age\b",
     re.IGNORECASE,
 )
 _NEGATED = re.compile(r"\b(?:without|no (?:history|known)|absence of|not have|free of)\b", re.I)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _compiles(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid pattern {pattern!r}: {exc}") from exc
-    return pattern
-
-
-class WordValue(_Model):
-    """A value written without digits ('annually')."""
-
-    pattern: str
-    value: float
-
-    _check = field_validator("pattern")(classmethod(lambda cls, v: _compiles(v)))
-
-
-class UnitSpec(_Model):
-    """A unit, how it is written, and how it is normalised to its base unit."""
-
-    name: str
-    base: str
-    scale: float = Field(gt=0)
-    patterns: tuple[str, ...]
-    prefix: str | None = None
-    words: tuple[WordValue, ...] = ()
-
-    _check = field_validator("patterns")(classmethod(lambda cls, v: tuple(_compiles(p) for p in v)))
-
-
-class MeasureSpec(_Model):
-    """One clinical quantity: its unit families, the words that must surround it, the kinds of
-    source read for it and the search that finds other sources' values."""
-
-    name: str
-    kind: MeasureKind
-    units: tuple[str, ...]
-    context: tuple[str, ...]
-    exclude: tuple[str, ...] = ()
-    kinds: tuple[SourceKind, ...] = (SourceKind.GUIDELINE,)
-    per_drug: bool = False
-    bound: Comparator | None = None
-    cross_kind_only: bool = False
-    query: str
-
-    _check = field_validator("context", "exclude")(
-        classmethod(lambda cls, v: tuple(_compiles(p) for p in v))
-    )
-
-
-class Comparators(_Model):
-    """Comparator words before and after a number."""
-
-    less: str
-    greater: str
-    less_after: str
-    greater_after: str
-
-
-class MeasureFile(_Model):
-    """qa/data/measures.yaml, validated."""
-
-    units: tuple[UnitSpec, ...]
-    comparators: Comparators
-    qualifiers: dict[str, str]
-    implies: dict[str, tuple[str, ...]] = {}
-    exclusive: frozenset[str] = frozenset()
-    measures: tuple[MeasureSpec, ...]
-
-    _check = field_validator("qualifiers")(
-        classmethod(lambda cls, v: {k: _compiles(p) for k, p in v.items()})
-    )
 
 
 @dataclass(frozen=True)
@@ -147,16 +73,32 @@ class TypedQuantity:
 
     def overlaps(self, other: TypedQuantity) -> bool:
         """Whether two values can be the same (their stated numbers overlap, within 1%)."""
-        slack = 0.01 * max(abs(self.high), abs(other.high), 1e-9)
+        slack = _slack(self.high, other.high)
         return self.low <= other.high + slack and other.low <= self.high + slack
+
+    def agrees(self, other: TypedQuantity, compare: str = "range") -> bool:
+        """Whether two values agree: their ranges overlap, or (for a definition such as 'acute
+        pain lasts 0-6 weeks') the bound that matters is the same."""
+        if compare == "upper":
+            return abs(self.high - other.high) <= _slack(self.high, other.high)
+        if compare == "lower":
+            return abs(self.low - other.low) <= _slack(self.low, other.low)
+        return self.overlaps(other)
 
     @property
     def normalised(self) -> str:
-        """The value in the base unit: '< 140 mmHg', '8-9 %', '43.5 % per month'."""
+        """The value in the base unit: '< 140 mmHg', '8-9 %', '43.5 % per month'; 'for' or
+        'against' for a recommendation's direction."""
+        if self.unit == DIRECTION_UNIT:
+            return "for" if self.low else "against"
         low, high = _short(self.low), _short(self.high)
         number = low if low == high else f"{low}-{high}"
         prefix = {Comparator.LESS: "< ", Comparator.GREATER: "> "}.get(self.comparator, "")
         return f"{prefix}{number} {self.unit}"
+
+
+def _slack(a: float, b: float) -> float:
+    return 0.01 * max(abs(a), abs(b), 1e-9)
 
 
 def _short(value: float) -> str:
@@ -184,7 +126,12 @@ class MeasureBook:
             raise KnowledgeFileError(f"measures.yaml names unknown qualifiers: {sorted(unknown)}")
         for measure in spec.measures:
             bases = {self.units[u].base for u in measure.units}
-            if len(bases) != 1:
+            if (measure.kind is MeasureKind.DIRECTION) != (not bases):
+                raise KnowledgeFileError(
+                    f"measures.yaml: {measure.name!r}: a direction has no units; any other "
+                    "measure needs at least one"
+                )
+            if len(bases) > 1:
                 raise KnowledgeFileError(
                     f"measures.yaml: the units of {measure.name!r} must share one base unit "
                     f"so their values can be compared; they have {sorted(bases)}"
@@ -239,19 +186,29 @@ class MeasureBook:
             if any(_names(text, m.start()) for m in p.finditer(text))
         )
 
+    def asked_about(self, measure: MeasureSpec, question: str) -> bool | None:
+        """Whether a question asks about a measure by its `asks` cues (None: it has none)."""
+        if not measure.asks:
+            return None
+        return any(re.search(p, question, re.IGNORECASE) for p in measure.asks)
+
     def with_implied(self, qualifiers: frozenset[str]) -> frozenset[str]:
         """Qualifiers with those they imply (pregnancy: women)."""
         implied = {q for k in qualifiers for q in self.spec.implies.get(k, ())}
         return qualifiers | implied
 
-    def measures_for(self, text: str, kind: SourceKind) -> list[MeasureSpec]:
-        """The measures whose context words (and none of whose exclusions) a statement has."""
+    def measures_for(self, text: str, kind: SourceKind, where: str = "") -> list[MeasureSpec]:
+        """The measures whose context words (and none of whose exclusions) a statement has, and
+        whose indication it or `where` (its document title and headings) names."""
         found = []
         for measure in self.spec.measures:
             if kind not in measure.kinds:
                 continue
             context, exclude = self._contexts[measure.name]
-            if all(p.search(text) for p in context) and not any(p.search(text) for p in exclude):
+            if not all(p.search(text) for p in context) or any(p.search(text) for p in exclude):
+                continue
+            place = f"{text} {where}"
+            if all(re.search(p, place, re.IGNORECASE) for p in measure.indication):
                 found.append(measure)
         return found
 
@@ -261,17 +218,19 @@ class MeasureBook:
         kind: SourceKind,
         population: frozenset[str] = frozenset(),
         lead: str | None = None,
+        where: str = "",
     ) -> list[TypedQuantity]:
         """Every typed value a statement gives for each measure it is about. `population`
         adds qualifiers known from elsewhere (its document title, headings, label section); the
         statement's own qualifiers are read from its `lead` (a list's introduction), not from
-        its items, which list risk factors and conditions rather than who it is for."""
+        its items, which list risk factors and conditions rather than who it is for. `where` is
+        its document title and headings, where a decision's indication may be named."""
         out: list[TypedQuantity] = []
-        if not any(c.isdigit() for c in text) and not any(u.words for u in self.spec.units):
-            return out
         qualifiers = self.qualifiers_in(lead or text) | population
         ages = age_band(text)
-        for measure in self.measures_for(text, kind):
+        for measure in self.measures_for(text, kind, where):
+            if measure.kind is MeasureKind.DIRECTION:
+                out += self._direction(measure, text, qualifiers, ages)
             for unit_name in measure.units:
                 for span, low, high, comparator in self._unit_values(text, unit_name):
                     if measure.bound is not None and comparator is not measure.bound:
@@ -290,6 +249,40 @@ class MeasureBook:
                         )
                     )
         return out
+
+    @cached_property
+    def _directions(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        cues = self.spec.directions
+        return re.compile(cues.against, re.IGNORECASE), re.compile(cues.for_, re.IGNORECASE)
+
+    def _direction(
+        self,
+        measure: MeasureSpec,
+        text: str,
+        qualifiers: frozenset[str],
+        ages: AgeBand | None,
+    ) -> list[TypedQuantity]:
+        """A recommendation for (1) or against (0) what the measure names; 'recommends
+        against' is read before 'recommends'."""
+        against, for_ = self._directions
+        match, value = against.search(text), 0.0
+        if match is None:
+            match, value = for_.search(text), 1.0
+        if match is None:
+            return []
+        return [
+            TypedQuantity(
+                measure.name,
+                measure.kind,
+                match.group(0),
+                value,
+                value,
+                DIRECTION_UNIT,
+                Comparator.EQUAL,
+                qualifiers,
+                ages,
+            )
+        ]
 
     def _unit_values(self, text: str, unit_name: str) -> list[tuple[str, float, float, Comparator]]:
         unit = self.units[unit_name]

@@ -133,6 +133,7 @@ class MeasureKind(StrEnum):
     AGE = "age"
     DURATION = "duration"
     RATE = "rate"
+    DIRECTION = "direction"
 
 
 class Comparator(StrEnum):

@@ -8,6 +8,7 @@ from guideqa.qa.models import (
     Citation,
     Discrepancy,
     Explanation,
+    MeasureKind,
     Statement,
     applies_to,
 )
@@ -62,9 +63,11 @@ def discrepancy_lines(discrepancy: Discrepancy) -> list[str]:
         "| Source | Value | For | Kind | Year |",
         "|---|---|---|---|---|",
     ]
+    direction = discrepancy.measure_kind is MeasureKind.DIRECTION
     for v in discrepancy.values:
+        shown = f"{v.normalised} ({v.value})" if direction else v.value
         lines.append(
-            f"| {_cell(v.source)} [{v.citation}] | {_cell(v.value)} | {applies_to(v)} | "
+            f"| {_cell(v.source)} [{v.citation}] | {_cell(shown)} | {applies_to(v)} | "
             f"{v.kind.value} | {v.year or '-'} |"
         )
     return [*lines, ""]

@@ -113,7 +113,7 @@
     const head = el("tr", {}, ...["Source", "Value", "For", "Kind", "Year"].map((h) => el("th", { scope: "col" }, h)));
     const rows = discrepancy.values.map((v) => el("tr", {},
       el("td", {}, v.source, " ", ...citeButtons([v.citation], references)),
-      el("td", { title: v.statement }, v.value),
+      el("td", { title: v.statement }, discrepancy.measure_kind === "direction" ? `${v.normalised} (${v.value})` : v.value),
       el("td", {}, appliesTo(v)),
       el("td", {}, KIND_NAMES[v.kind] || v.kind),
       el("td", {}, v.year ? String(v.year) : "-")));

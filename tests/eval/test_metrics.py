@@ -173,11 +173,13 @@ def test_discrepancy_rows_are_judged_against_known_disagreements() -> None:
     right = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 150, 150))
     # a pair that is not a known disagreement makes the whole row wrong
     wrong = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 150, 150), ("other-doc", 130, 130))
-    # values that overlap are no disagreement: nothing to judge, and no row should be shown
-    empty = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 140, 150))
-    assert wrong_rows([right], known) == []
+    # a third source whose range overlaps both sides takes no side: fine
+    agreeing = _row(bp, ("ngc-10628", 140, 140), ("ngc-10598", 150, 150), ("other-doc", 140, 150))
+    # a row with no known disagreement is wrong, even when its values overlap
+    unknown = _row(bp, ("other-a", 140, 140), ("other-b", 140, 150))
+    assert wrong_rows([right, agreeing], known) == []
     assert wrong_rows([wrong], known) == [f"{bp}: ngc-10628, ngc-10598, other-doc"]
-    assert len(wrong_rows([empty], known)) == 1
+    assert len(wrong_rows([unknown], known)) == 1
     shown = score(question, SystemOutput((), "", False, discrepancies=(right,)), known)
     missed = score(question, SystemOutput((), "", False), known)
     assert (shown.discrepancy_rows, shown.missed_differ) == (1, [])

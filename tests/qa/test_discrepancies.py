@@ -15,7 +15,7 @@ from guideqa.qa.compose import CompositionInput, ExtractiveComposer
 from guideqa.qa.discrepancies import DiscrepancyFinder, FoundDiscrepancy, Patient
 from guideqa.qa.knowledge import ClinicalKnowledge
 from guideqa.qa.measures import MeasureBook
-from guideqa.qa.models import Intent
+from guideqa.qa.models import Answer, Intent
 from guideqa.qa.render import render_markdown
 from guideqa.qa.settings import DiscrepancySettings
 from guideqa.qa.units import Unit, build_units
@@ -24,7 +24,15 @@ from tests.qa.fakes import FakeSource, make_hit
 CASES = yaml.safe_load(
     (Path(__file__).parents[1] / "data" / "discrepancies" / "cases.yaml").read_text()
 )
-DRUGS = ("acetaminophen", "atorvastatin", "ibuprofen", "aspirin", "prednisone", "tramadol")
+DRUGS = (
+    "acetaminophen",
+    "atorvastatin",
+    "ibuprofen",
+    "aspirin",
+    "prednisone",
+    "tramadol",
+    "tamsulosin",
+)
 # CDC 2016 (ngc-10953), superseded by CDC 2022: verbatim from its Major Recommendations
 CDC_2016 = (
     "Clinicians should use caution when prescribing opioids at any dosage, should carefully "
@@ -67,6 +75,23 @@ def side_hit(side: dict[str, object], chunk: int = 0) -> Hit:
     )
 
 
+def compose(knowledge: ClinicalKnowledge, found: list[FoundDiscrepancy]) -> Answer:
+    """An answer made of nothing but the discrepancy block."""
+    request = CompositionInput(
+        question="q",
+        interpreted_question="q",
+        intent=Intent.GENERAL,
+        drugs=(),
+        evidence={},
+        summary_evidence=[],
+        gaps=(),
+        abstained=False,
+        abstention_message="",
+        discrepancies=found,
+    )
+    return ExtractiveComposer(knowledge).compose(request)
+
+
 def finder(
     book: MeasureBook, knowledge: ClinicalKnowledge, superseded: frozenset[str] = frozenset()
 ) -> DiscrepancyFinder:
@@ -100,7 +125,7 @@ def test_real_disagreements_are_flagged(
     assert row.measure.name == case["differ"]
     assert {v.hit.doc_id for v in row.values} == {s["doc_id"] for s in sides}  # type: ignore[index,union-attr]
     values = list(row.values)
-    assert not values[0].quantity.overlaps(values[1].quantity)
+    assert not values[0].quantity.agrees(values[1].quantity, row.measure.compare)
     for value in values:  # every value is verbatim from its statement
         assert value.quantity.text in value.unit.text
 
@@ -212,19 +237,7 @@ def test_the_block_is_cited_and_rendered(book: MeasureBook, knowledge: ClinicalK
     case = _case("R13")
     hits = [side_hit(s, i) for i, s in enumerate(case["sides"])]  # type: ignore[arg-type]
     found = find(book, knowledge, str(case["question"]), hits)
-    request = CompositionInput(
-        question=str(case["question"]),
-        interpreted_question=str(case["question"]),
-        intent=Intent.DOSING,
-        drugs=(),
-        evidence={},
-        summary_evidence=[],
-        gaps=(),
-        abstained=False,
-        abstention_message="",
-        discrepancies=found,
-    )
-    answer = ExtractiveComposer(knowledge).compose(request)
+    answer = compose(knowledge, found)
     [block] = answer.discrepancies
     assert block.quantity == "low-dose aspirin for preeclampsia prevention"
     by_n = {c.n: c for c in answer.references}
@@ -262,3 +275,18 @@ def test_a_measure_the_question_is_not_about_is_not_compared(
     follow_up = "I'm starting hydrocodone for knee pain. How soon should I see her back?"
     assert differ.find(source, seeds, Patient.of(asked, (), book), asked)
     assert differ.find(source, seeds, Patient.of(follow_up, (), book), follow_up) == []
+
+
+def test_a_direction_row_reads_for_and_against(
+    book: MeasureBook, knowledge: ClinicalKnowledge
+) -> None:
+    case = _case("D2")
+    hits = [side_hit(s, i) for i, s in enumerate(case["sides"])]  # type: ignore[arg-type]
+    [row] = find(book, knowledge, str(case["question"]), hits)
+    by_doc = {v.hit.doc_id: v.quantity for v in row.values}
+    assert by_doc["ngc-10536"].normalised == "for"
+    assert by_doc["cdc-opioid-prescribing-2022"].normalised == "against"
+    assert by_doc["cdc-opioid-prescribing-2022"].text == "no longer considered"
+    markdown = render_markdown(compose(knowledge, [row]))
+    assert "| for (clinicians should consider) |" in markdown
+    assert "| against (no longer considered) |" in markdown

@@ -142,6 +142,28 @@ def test_a_qualifier_implies_others(book: MeasureBook) -> None:
     assert book.with_implied(frozenset({"renal_impairment"})) == {"renal_impairment"}
 
 
+def test_recommendation_directions(book: MeasureBook) -> None:
+    where = "VA/DoD clinical practice guideline for the management of low back pain"
+    against = book.values(
+        "For patients with acute or chronic low back pain, the Work Group recommends against the "
+        "use of systemic corticosteroids (oral or intramuscular injection).",
+        GUIDELINE,
+        where=where,
+    )
+    assert [(v.normalised, v.text) for v in against] == [("against", "recommends against")]
+    # the same intervention for another indication (COPD) is not this decision
+    copd = (
+        "For acute COPD exacerbations, the guideline panel recommends a course of systemic "
+        "corticosteroids (oral preferred) of 30-40 mg prednisone equivalent daily for 5-7 days."
+    )
+    assert book.values(copd, GUIDELINE, where="VA/DoD guideline for COPD") == []
+    # the indication may be named only by the document's title
+    first_line = "Clinicians should consider acetaminophen or oral NSAIDs as first line treatment."
+    assert book.values(first_line, GUIDELINE) == []
+    [value] = book.values(first_line, GUIDELINE, where="hip and knee osteoarthritis")
+    assert (value.normalised, value.low) == ("for", 1.0)
+
+
 def test_age_bands_and_patient_ages() -> None:
     assert age_band("Adults aged 18 to 39 years with normal blood pressure") == AgeBand(18, 39)
     assert age_band("For patients below 60 years of age") == AgeBand(0, 60)
@@ -165,6 +187,8 @@ def test_a_bad_measures_file_names_itself(tmp_path: Path) -> None:
         MeasureBook.load(_write_measures(tmp_path, good.replace("[mmhg]", "[mm_hg]")))
     with pytest.raises(KnowledgeFileError, match="one base unit"):
         MeasureBook.load(_write_measures(tmp_path, good.replace("[mmhg]", "[mmhg, percent]")))
+    with pytest.raises(KnowledgeFileError, match="a direction has no units"):
+        MeasureBook.load(_write_measures(tmp_path, good.replace("units: []", "units: [percent]")))
     with pytest.raises(KnowledgeFileError, match="unknown qualifiers"):
         MeasureBook.load(_write_measures(tmp_path, good.replace("[pediatric]", "[children]")))
     with pytest.raises(KnowledgeFileError, match="invalid pattern"):
