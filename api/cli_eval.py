@@ -14,6 +14,7 @@ import click
 from guideqa.api.cli_common import friendly_errors, index_option
 from guideqa.api.library import GuideQA
 from guideqa.api.settings import Settings, load_settings
+from guideqa.ingest.errors import ConfigurationError
 
 
 def _bar(label: str):  # type: ignore[no-untyped-def]
@@ -44,6 +45,21 @@ def _systems(settings: Settings, baselines: bool, **guideqa_options: Any) -> lis
         if isinstance(engine.index, HybridIndex):  # it reads the local FAISS vectors
             systems.append(LangChainBaseline(engine.index))
     return systems
+
+
+def _with_composer(settings: Settings, composer: str) -> Settings:
+    """Settings that evaluate the chosen composer: generative needs a configured chat model;
+    extractive ignores one."""
+    if composer == "extractive":
+        return settings.model_copy(
+            update={"llm": settings.llm.model_copy(update={"provider": "none"})}
+        )
+    if settings.llm.provider == "none":
+        raise ConfigurationError(
+            "--composer generative needs a chat model: set GUIDEQA_LLM__PROVIDER and "
+            "GUIDEQA_LLM__MODEL (README, 'Prose answers')"
+        )
+    return settings
 
 
 def run_clinical(
@@ -139,6 +155,14 @@ def run_calibration(settings: Settings, write: bool) -> None:
     default=None,
     help="Print the differences between two report.json files.",
 )
+@click.option(
+    "--composer",
+    type=click.Choice(["extractive", "generative"]),
+    default="extractive",
+    show_default=True,
+    help="generative: prose from the chat model of GUIDEQA_LLM__* (verified sentence by "
+    "sentence); adds the share of generated sentences dropped and the fallback rate.",
+)
 @index_option
 @friendly_errors
 def eval_command(
@@ -150,6 +174,7 @@ def eval_command(
     calibrate: bool,
     write: bool,
     compare: tuple[Path, Path] | None,
+    composer: str,
     index_dir: Path | None,
 ) -> None:
     """Evaluate answers and retrieval; write report.json, report.md, chart.png, details."""
@@ -163,7 +188,7 @@ def eval_command(
         if changes:
             click.echo("\nquestions that moved:\n" + changes)
         return
-    settings = load_settings(index_dir)
+    settings = _with_composer(load_settings(index_dir), composer)
     if calibrate:
         run_calibration(settings, write)
         return

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from guideqa.api.archive import AnswerArchive
+from guideqa.api.llm import open_composer
 from guideqa.api.runtime import index_writer, open_backend, open_conversations, open_searcher
 from guideqa.api.settings import Settings, load_settings
 from guideqa.index.backend import IndexBackend, SearchIndex
@@ -100,7 +101,11 @@ class GuideQA:
             with self._swap:
                 if self._engine is None:
                     index = open_searcher(self.settings, self.backend)
-                    self._engine = AnswerEngine(index, self.settings.qa, self.conversations)
+                    engine = AnswerEngine(index, self.settings.qa, self.conversations)
+                    composer = open_composer(self.settings, index, engine.knowledge)
+                    if composer is not None:  # GUIDEQA_LLM__*: prose, verified sentence by sentence
+                        engine.composer = composer
+                    self._engine = engine
         return self._engine
 
     @property

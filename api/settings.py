@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guideqa.index.settings import IndexSettings
 from guideqa.ingest.settings import ChunkingSettings, EmbeddingSettings, IngestLimits, RaySettings
-from guideqa.qa.settings import QASettings
+from guideqa.qa.settings import LLMSettings, QASettings
 
 
 class ServerSettings(BaseModel):
@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     ray: RaySettings = Field(default_factory=RaySettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     qa: QASettings = Field(default_factory=QASettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     records: RecordSettings = Field(default_factory=RecordSettings)
 

@@ -99,6 +99,16 @@ class KnownDisagreements(BaseModel):
         """Whether documents a and b are known to differ on the quantity."""
         return any(d.quantity == quantity and {a, b} == set(d.docs) for d in self.disagreements)
 
+    def quotes_of(self, quantity: str, doc_id: str) -> list[str]:
+        """The passages of a document recorded for a quantity."""
+        return [
+            quote
+            for d in self.disagreements
+            if d.quantity == quantity
+            for doc, quote in zip(d.docs, d.quotes, strict=True)
+            if doc == doc_id
+        ]
+
 
 def load_disagreements(path: Path | None = None) -> KnownDisagreements:
     """Read and validate the known disagreements (default: eval/questions/disagreements.yaml)."""

@@ -24,6 +24,8 @@ TABLE_METRICS = (
     "success_rate",
     "discrepancy_precision",
     "discrepancy_recall",
+    "generated_dropped_share",
+    "generation_fallback_rate",
     "latency_p50_ms",
     "latency_p95_ms",
 )

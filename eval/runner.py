@@ -50,12 +50,16 @@ class QuestionResult:
     wrong_discrepancies: list[str] = field(default_factory=list)
     differ_expected: int = 0
     missed_differ: list[str] = field(default_factory=list)
+    generated_sentences: int = 0
+    dropped_sentences: int = 0
+    generation_fell_back: bool = False
 
 
 def wrong_rows(rows: Sequence[ShownDiscrepancy], known: KnownDisagreements) -> list[str]:
     """The rows that are not real disagreements: a row is right when some pair of its sources
-    is a known disagreement on that quantity and every other pair either is one too or states
-    overlapping values (sources that agree)."""
+    is a known disagreement on that quantity, every other pair either is one too or states
+    overlapping values (sources that agree), and each value shown from a known source is in
+    one of its recorded passages (the right value, not another number of the document)."""
     wrong = []
     for row in rows:
         values = row.values
@@ -64,7 +68,17 @@ def wrong_rows(rows: Sequence[ShownDiscrepancy], known: KnownDisagreements) -> l
         ]
         differ = [known.holds(row.quantity, a.doc_id, b.doc_id) for a, b in pairs]
         agree = [not (a.high < b.low or b.high < a.low) for a, b in pairs]
-        if not any(differ) or not all(d or g for d, g in zip(differ, agree, strict=True)):
+        misread = any(
+            (quotes := known.quotes_of(row.quantity, v.doc_id))
+            and v.text
+            and not any(v.text in " ".join(q.split()) for q in quotes)
+            for v in values
+        )
+        if (
+            misread
+            or not any(differ)
+            or not all(d or g for d, g in zip(differ, agree, strict=True))
+        ):
             wrong.append(f"{row.quantity}: " + ", ".join(v.doc_id for v in values))
     return wrong
 
@@ -116,6 +130,9 @@ def score(
         wrong_discrepancies=wrong_rows(output.discrepancies, known),
         differ_expected=len(question.differ),
         missed_differ=[q for q in question.differ if q not in shown],
+        generated_sentences=output.generated_sentences,
+        dropped_sentences=output.dropped_sentences,
+        generation_fell_back=output.generation_fell_back,
     )
 
 
@@ -153,6 +170,7 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, object]:
         "follow_up_success": _mean([1.0 if r.success else 0.0 for r in follow_ups]),
         "success_rate": _mean([1.0 if r.success else 0.0 for r in results]),
         **_discrepancy_metrics(results),
+        **_generation_metrics(results),
         "latency_p50_ms": round(percentile(latencies, 0.5), 2),
         "latency_p95_ms": round(percentile(latencies, 0.95), 2),
     }
@@ -169,6 +187,20 @@ def _discrepancy_metrics(results: Sequence[QuestionResult]) -> dict[str, object]
         "discrepancy_rows": rows,
         "discrepancy_precision": round((rows - wrong) / rows, 4) if rows else None,
         "discrepancy_recall": round((expected - missed) / expected, 4) if expected else None,
+    }
+
+
+def _generation_metrics(results: Sequence[QuestionResult]) -> dict[str, object]:
+    """With a chat model: the share of generated sentences verification dropped, and how often
+    the extractive answer was given instead (None without one)."""
+    generated = sum(r.generated_sentences for r in results)
+    fell_back = [r.generation_fell_back for r in results]
+    if not generated and not any(fell_back):
+        return {"generated_dropped_share": None, "generation_fallback_rate": None}
+    dropped = sum(r.dropped_sentences for r in results)
+    return {
+        "generated_dropped_share": round(dropped / generated, 4) if generated else None,
+        "generation_fallback_rate": round(sum(fell_back) / len(results), 4),
     }
 
 

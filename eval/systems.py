@@ -20,6 +20,7 @@ class ShownValue:
     doc_id: str
     low: float
     high: float
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class SystemOutput:
     cited_docs: tuple[str, ...] = ()
     latency_ms: float = 0.0
     discrepancies: tuple[ShownDiscrepancy, ...] = ()
+    generated_sentences: int = 0
+    dropped_sentences: int = 0
+    generation_fell_back: bool = False
 
 
 class System(Protocol):
@@ -72,7 +76,9 @@ def answer_text(answer: Answer) -> str:
 def shown_discrepancies(answer: Answer) -> tuple[ShownDiscrepancy, ...]:
     """The answer's discrepancy rows, as the metrics judge them."""
     return tuple(
-        ShownDiscrepancy(d.quantity, tuple(ShownValue(v.doc_id, v.low, v.high) for v in d.values))
+        ShownDiscrepancy(
+            d.quantity, tuple(ShownValue(v.doc_id, v.low, v.high, v.value) for v in d.values)
+        )
         for d in answer.discrepancies
     )
 
@@ -138,6 +144,9 @@ class GuideQASystem:
             cited_docs=cited,
             latency_ms=latency,
             discrepancies=shown_discrepancies(answer),
+            generated_sentences=answer.generation.sentences if answer.generation else 0,
+            dropped_sentences=answer.generation.dropped if answer.generation else 0,
+            generation_fell_back=answer.composer_note is not None,
         )
 
 

@@ -36,3 +36,7 @@ class CorruptFileError(IngestError):
 
 class ModelError(GuideQAError):
     """The embedding model could not be loaded or run."""
+
+
+class ConfigurationError(GuideQAError):
+    """The settings ask for something that cannot be set up (a missing extra, a missing value)."""

@@ -22,6 +22,7 @@ from guideqa.qa.models import (
     PopulationTag,
     SourceValue,
     Statement,
+    applies_to,
 )
 from guideqa.qa.scoring import Scored
 
@@ -117,12 +118,28 @@ class Framing:
         )
 
 
-class _Numbering:
+class Numbering:
+    """References numbered in order of first use, one per cited passage."""
+
     def __init__(self, notes: dict[str, str]) -> None:
         self.by_chunk: dict[str, Citation] = {}
         self.notes = notes
 
+    def adopt(self, citation: Citation) -> int:
+        """The number of an existing reference in this numbering (renumbered on first use)."""
+        existing = self.by_chunk.get(citation.chunk_id)
+        if existing:
+            return existing.n
+        renumbered = citation.model_copy(update={"n": len(self.by_chunk) + 1})
+        self.by_chunk[citation.chunk_id] = renumbered
+        return renumbered.n
+
+    def references(self) -> tuple[Citation, ...]:
+        """The references in number order."""
+        return tuple(sorted(self.by_chunk.values(), key=lambda c: c.n))
+
     def cite(self, hit: Hit) -> int:
+        """The number of a passage's reference, creating it on first use."""
         existing = self.by_chunk.get(hit.chunk_id)
         if existing:
             return existing.n
@@ -158,7 +175,7 @@ class ExtractiveComposer:
     def __init__(self, knowledge: ClinicalKnowledge) -> None:
         self.framing = Framing(knowledge)
 
-    def _statement(self, candidate: Scored, numbering: _Numbering) -> Statement:
+    def _statement(self, candidate: Scored, numbering: Numbering) -> Statement:
         unit = candidate.unit
         return Statement(
             text=self.framing.prefix(candidate) + unit.lead,
@@ -170,7 +187,7 @@ class ExtractiveComposer:
         )
 
     def compose(self, request: CompositionInput) -> Answer:
-        numbering = _Numbering(request.notes)
+        numbering = Numbering(request.notes)
         summary = [
             f"{c.unit.inline()} [{numbering.cite(c.unit.hit)}]" for c in request.summary_evidence
         ]
@@ -206,7 +223,7 @@ class ExtractiveComposer:
             explanation=request.explanation,
         )
 
-    def _callout(self, candidate: Scored, numbering: _Numbering) -> Callout:
+    def _callout(self, candidate: Scored, numbering: Numbering) -> Callout:
         hit = candidate.unit.hit
         return Callout(
             kind="boxed_warning",
@@ -216,29 +233,28 @@ class ExtractiveComposer:
             citations=(numbering.cite(hit),),
         )
 
-    def _discrepancy(self, found: FoundDiscrepancy, numbering: _Numbering) -> Discrepancy:
+    def _discrepancy(self, found: FoundDiscrepancy, numbering: Numbering) -> Discrepancy:
         values = []
         for sourced in found.values:
             quantity, hit = sourced.quantity, sourced.hit
-            values.append(
-                SourceValue(
-                    value=quantity.text,
-                    normalised=quantity.normalised,
-                    low=quantity.low,
-                    high=quantity.high,
-                    unit=quantity.unit,
-                    comparator=quantity.comparator,
-                    population=tuple(sorted(quantity.qualifiers)),
-                    min_age=quantity.ages.low if quantity.ages else None,
-                    max_age=_finite(quantity.ages.high) if quantity.ages else None,
-                    statement=sourced.unit.inline(),
-                    citation=numbering.cite(hit),
-                    doc_id=hit.doc_id,
-                    source=self.framing.source_name(hit),
-                    year=hit.year,
-                    kind=hit.kind,
-                )
+            value = SourceValue(
+                value=quantity.text,
+                normalised=quantity.normalised,
+                low=quantity.low,
+                high=quantity.high,
+                unit=quantity.unit,
+                comparator=quantity.comparator,
+                population=tuple(sorted(quantity.qualifiers)),
+                min_age=quantity.ages.low if quantity.ages else None,
+                max_age=_finite(quantity.ages.high) if quantity.ages else None,
+                statement=sourced.unit.inline(),
+                citation=numbering.cite(hit),
+                doc_id=hit.doc_id,
+                source=self.framing.source_name(hit),
+                year=hit.year,
+                kind=hit.kind,
             )
+            values.append(value.model_copy(update={"applies_to": applies_to(value)}))
         return Discrepancy(
             quantity=found.measure.name, measure_kind=found.measure.kind, values=tuple(values)
         )

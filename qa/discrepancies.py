@@ -42,7 +42,7 @@ class Patient:
         if not self.exclusive <= value.qualifiers:
             return False
         ages = value.ages
-        return ages is None or self.age is None or ages.low <= self.age <= ages.high
+        return ages is None or self.age is None or ages.holds(self.age)
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,8 @@ class DiscrepancyFinder:
             found = self.drugs_in(names[0])
             return found[0] if found else names[0].lower()
         found = self.drugs_in(unit.text)
-        return found[0] if found else None
+        # a guideline sentence naming several drugs cannot say which one a value is for
+        return found[0] if len(found) == 1 else None
 
     def _compare(self, measure: MeasureSpec, values: list[SourcedValue]) -> FoundDiscrepancy | None:
         groups: dict[str | None, list[SourcedValue]] = {}
@@ -173,10 +174,12 @@ class DiscrepancyFinder:
             groups.setdefault(value.drug if measure.per_drug else None, []).append(value)
         for group in groups.values():
             per_doc = _per_document(group, self.settings.max_values_per_source)
-            if _disagree(per_doc, measure):
-                # each source's first value (from its most relevant statement) is shown; all
-                # of its values were compared
-                shown = [vs[0] for vs in per_doc.values()][: self.settings.max_sources]
+            pair = _disagreeing_pair(per_doc, measure)
+            if pair is not None:
+                # the two that disagree first, then the other sources; each source shows its
+                # first value (from its most relevant statement); all of its values were compared
+                order = [*pair, *(d for d in per_doc if d not in pair)]
+                shown = [per_doc[d][0] for d in order][: self.settings.max_sources]
                 return FoundDiscrepancy(measure, tuple(shown))
         return None
 
@@ -195,10 +198,12 @@ def _per_document(values: list[SourcedValue], limit: int) -> dict[str, list[Sour
     return per_doc
 
 
-def _disagree(per_doc: dict[str, list[SourcedValue]], measure: MeasureSpec) -> bool:
-    """Two documents disagree when none of one's values overlaps any of the other's, for
-    patients of overlapping ages; two labels (two products) are not compared when the
-    measure says so."""
+def _disagreeing_pair(
+    per_doc: dict[str, list[SourcedValue]], measure: MeasureSpec
+) -> tuple[str, str] | None:
+    """Two documents that disagree: none of one's values agrees with any of the other's, for
+    patients of overlapping ages; two labels (two products) are not compared when the measure
+    says so."""
     docs = list(per_doc)
     for i, a in enumerate(docs):
         for b in docs[i + 1 :]:
@@ -208,10 +213,16 @@ def _disagree(per_doc: dict[str, list[SourcedValue]], measure: MeasureSpec) -> b
                 continue
             if not _same_ages(first, second):
                 continue
-            compare = measure.compare
-            if not any(x.quantity.agrees(y.quantity, compare) for x in first for y in second):
-                return True
-    return False
+            if not any(
+                # a threshold's or goal's own number is what is compared ('over 90' vs '≥50')
+                x.quantity.agrees(
+                    y.quantity, measure.compare, measure.tolerance, measure.bound is None
+                )
+                for x in first
+                for y in second
+            ):
+                return (a, b)
+    return None
 
 
 def _same_ages(first: list[SourcedValue], second: list[SourcedValue]) -> bool:

@@ -43,6 +43,10 @@ class UnitSpec(_Model):
     prefix: str | None = None
     words: tuple[WordValue, ...] = ()
 
+    _check_prefix = field_validator("prefix")(
+        classmethod(lambda cls, v: _compiles(v) if v is not None else v)
+    )
+
     _check = field_validator("patterns")(classmethod(lambda cls, v: tuple(_compiles(p) for p in v)))
 
 
@@ -59,6 +63,19 @@ class MeasureSpec(_Model):
     per_drug: bool = False
     bound: Comparator | None = None
     compare: Literal["range", "upper", "lower"] = "range"
+    tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        lt=1,
+        description="relative difference under which two values are the same (wider when "
+        "sources write one quantity in different units, e.g. weeks and months)",
+    )
+    near: str | None = Field(
+        default=None, description="a value counts only within a few words after this"
+    )
+    not_after: str | None = Field(
+        default=None, description="a value right after this is another quantity's"
+    )
     cross_kind_only: bool = False
     query: str
     asks: tuple[str, ...] = ()
@@ -66,18 +83,23 @@ class MeasureSpec(_Model):
         default=(), description="for a direction: in the statement, its title or headings"
     )
 
+    _check_one = field_validator("near", "not_after")(
+        classmethod(lambda cls, v: _compiles(v) if v is not None else v)
+    )
     _check = field_validator("context", "exclude", "asks", "indication")(
         classmethod(lambda cls, v: tuple(_compiles(p) for p in v))
     )
 
 
 class Directions(_Model):
-    """Words that make a statement a recommendation for or against what it names."""
+    """Words that make a statement a recommendation for or against what it names, and words
+    that make it neither ('insufficient evidence to recommend for or against')."""
 
+    neither: str
     against: str
     for_: str = Field(alias="for")
 
-    _check = field_validator("against", "for_")(classmethod(lambda cls, v: _compiles(v)))
+    _check = field_validator("neither", "against", "for_")(classmethod(lambda cls, v: _compiles(v)))
 
 
 class Comparators(_Model):
@@ -87,6 +109,10 @@ class Comparators(_Model):
     greater: str
     less_after: str
     greater_after: str
+
+    _check = field_validator("less", "greater", "less_after", "greater_after")(
+        classmethod(lambda cls, v: _compiles(v))
+    )
 
 
 class MeasureFile(_Model):

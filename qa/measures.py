@@ -23,12 +23,15 @@ _WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
 }  # fmt: skip
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|" + "|".join(_WORDS)
+# at most 7 digits (a longer run is no dose, and would overflow to inf); a comma-grouped number
+# starts after no digit or comma, so '1,5 mg' is not read as 5 mg
+_NUMBER = r"(?:\d{1,3}(?:,\d{3}){1,2}|\d{1,7})(?:\.\d{1,4})?|" + "|".join(_WORDS)
 _TO = r"\s*(?:to|-|–|—|and)\s*"
 _AGE_BAND = re.compile(
     r"\b(?:aged?|ages)\s+(?P<a>\d{1,3})(?:\s*(?:years?\s*)?(?:to|-|–|through)\s*(?P<b>\d{1,3})"
     r"|(?P<plus>\s*(?:years?\s*)?(?:and|or)\s+(?:older|over|above)))?"
-    r"|\b(?:below|under|younger than|less than)\s+(?:age\s+)?(?P<under>\d{1,3})\s+years"
+    r"|\b(?:below|under|younger than|less than)\s+(?:age\s+(?P<under_age>\d{1,3})|"
+    r"(?P<under>\d{1,3})\s+years\s+(?:of\s+age|old))"
     r"|(?P<over>\d{1,3})\s+years\s+(?:of\s+age\s+)?(?:and|or)\s+(?:older|over)"
     r"|(?:>|≥|older than|over)\s*age\s*(?P<gt>\d{1,3})",
     re.IGNORECASE,
@@ -36,6 +39,7 @@ _AGE_BAND = re.compile(
 
 
 DIRECTION_UNIT = "direction (1 for, 0 against)"
+_NEAR_CHARS = 40  # 'near' and 'not_after' look this far back from a value
 _PATIENT_AGE = re.compile(
     r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b|\baged? (\d{1,3})\b"
     r"|\b(\d{1,3}) (?:years|yrs) of age\b",
@@ -50,10 +54,17 @@ class AgeBand:
 
     low: float
     high: float
+    open_high: bool = False  # 'below 60 years of age': 60 itself is not in the band
 
     def overlaps(self, other: AgeBand) -> bool:
-        """Whether two bands share an age."""
-        return self.low <= other.high and other.low <= self.high
+        """Whether two bands share an age ('below 60' and '60 and over' do not)."""
+        below = self.high > other.low or (self.high == other.low and not self.open_high)
+        above = other.high > self.low or (other.high == self.low and not other.open_high)
+        return below and above
+
+    def holds(self, age: float) -> bool:
+        """Whether an age is in the band."""
+        return self.low <= age and (age < self.high or (age == self.high and not self.open_high))
 
 
 @dataclass(frozen=True)
@@ -76,14 +87,32 @@ class TypedQuantity:
         slack = _slack(self.high, other.high)
         return self.low <= other.high + slack and other.low <= self.high + slack
 
-    def agrees(self, other: TypedQuantity, compare: str = "range") -> bool:
-        """Whether two values agree: their ranges overlap, or (for a definition such as 'acute
-        pain lasts 0-6 weeks') the bound that matters is the same."""
+    def agrees(
+        self,
+        other: TypedQuantity,
+        compare: str = "range",
+        tolerance: float = 0.01,
+        reach: bool = True,
+    ) -> bool:
+        """Whether two values agree: their ranges overlap (with `reach`, a '<' or '>' value
+        reaches as far as it says: '10% per month or slower' covers 5%; without it, as for a
+        threshold, the stated numbers must meet), or, for a definition ('acute pain lasts 0-6
+        weeks'), the bound that matters is the same within `tolerance`."""
         if compare == "upper":
-            return abs(self.high - other.high) <= _slack(self.high, other.high)
+            return abs(self.high - other.high) <= tolerance * max(self.high, other.high, 1e-9)
         if compare == "lower":
-            return abs(self.low - other.low) <= _slack(self.low, other.low)
-        return self.overlaps(other)
+            return abs(self.low - other.low) <= tolerance * max(self.low, other.low, 1e-9)
+        a = self._reach() if reach else (self.low, self.high)
+        b = other._reach() if reach else (other.low, other.high)
+        slack = tolerance * max(abs(self.high), abs(other.high), 1e-9)
+        return a[0] <= b[1] + slack and b[0] <= a[1] + slack
+
+    def _reach(self) -> tuple[float, float]:
+        if self.comparator is Comparator.LESS:
+            return (-math.inf, self.high)
+        if self.comparator is Comparator.GREATER:
+            return (self.low, math.inf)
+        return (self.low, self.high)
 
     @property
     def normalised(self) -> str:
@@ -169,7 +198,7 @@ class MeasureBook:
             written = "|".join(f"(?:{p})" for p in unit.patterns)
             prefix = rf"(?:{unit.prefix})\s+" if unit.prefix else ""
             out[unit.name] = re.compile(
-                rf"(?<![\w.]){prefix}(?:(?P<before>{cmp.less}|{cmp.greater})\s*)?"
+                rf"(?<![\w.,]){prefix}(?:(?P<before>{cmp.less}|{cmp.greater})\s*)?"
                 rf"(?P<a>{_NUMBER})(?:\s*(?:{written}))?"
                 rf"(?:{_TO}(?P<b>{_NUMBER}))?(?:\s*/\s*\d{{2,3}})?\s*(?:{written})"
                 rf"(?:\s*(?P<after>{cmp.less_after}|{cmp.greater_after}))?(?![A-Za-z])",
@@ -232,8 +261,10 @@ class MeasureBook:
             if measure.kind is MeasureKind.DIRECTION:
                 out += self._direction(measure, text, qualifiers, ages)
             for unit_name in measure.units:
-                for span, low, high, comparator in self._unit_values(text, unit_name):
+                for span, start, low, high, comparator in self._unit_values(text, unit_name):
                     if measure.bound is not None and comparator is not measure.bound:
+                        continue
+                    if not _placed(measure, text, start):
                         continue
                     out.append(
                         TypedQuantity(
@@ -251,9 +282,11 @@ class MeasureBook:
         return out
 
     @cached_property
-    def _directions(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    def _directions(self) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         cues = self.spec.directions
-        return re.compile(cues.against, re.IGNORECASE), re.compile(cues.for_, re.IGNORECASE)
+        return tuple(  # type: ignore[return-value]
+            re.compile(p, re.IGNORECASE) for p in (cues.neither, cues.against, cues.for_)
+        )
 
     def _direction(
         self,
@@ -262,12 +295,16 @@ class MeasureBook:
         qualifiers: frozenset[str],
         ages: AgeBand | None,
     ) -> list[TypedQuantity]:
-        """A recommendation for (1) or against (0) what the measure names; 'recommends
-        against' is read before 'recommends'."""
-        against, for_ = self._directions
-        match, value = against.search(text), 0.0
+        """A recommendation for (1) or against (0) what the measure names, read in the clause
+        that names it; 'recommends against' is read before 'recommends', and 'insufficient
+        evidence to recommend for or against' is neither."""
+        neither, against, for_ = self._directions
+        clause = _clause(text, self._contexts[measure.name][0][0])
+        if neither.search(clause):
+            return []
+        match, value = against.search(clause), 0.0
         if match is None:
-            match, value = for_.search(text), 1.0
+            match, value = for_.search(clause), 1.0
         if match is None:
             return []
         return [
@@ -284,18 +321,39 @@ class MeasureBook:
             )
         ]
 
-    def _unit_values(self, text: str, unit_name: str) -> list[tuple[str, float, float, Comparator]]:
+    def _unit_values(
+        self, text: str, unit_name: str
+    ) -> list[tuple[str, int, float, float, Comparator]]:
+        """(verbatim, start, low, high, comparator) of each value with this unit."""
         unit = self.units[unit_name]
         found = []
         for match in self._value_patterns[unit_name].finditer(text):
             a = _number(match.group("a")) * unit.scale
             b = _number(match.group("b")) * unit.scale if match.group("b") else a
-            found.append((match.group(0).strip(), min(a, b), max(a, b), _comparator(match, self)))
+            comparator = _comparator(match, self)
+            found.append((match.group(0).strip(), match.start(), min(a, b), max(a, b), comparator))
         for word in unit.words:
             for match in re.finditer(word.pattern, text, re.IGNORECASE):
                 value = word.value * unit.scale
-                found.append((match.group(0), value, value, Comparator.EQUAL))
+                found.append((match.group(0), match.start(), value, value, Comparator.EQUAL))
         return found
+
+
+def _clause(text: str, subject: re.Pattern[str]) -> str:
+    """The clause (between semicolons) that names the subject; the whole text otherwise."""
+    for clause in text.split(";"):
+        if subject.search(clause):
+            return clause
+    return text
+
+
+def _placed(measure: MeasureSpec, text: str, start: int) -> bool:
+    """Whether a value at `start` is where the measure's value is written: within a few words
+    after its `near` words, and not right after its `not_after` words ('diastolic ... <90')."""
+    before = text[max(0, start - _NEAR_CHARS) : start]
+    if measure.not_after and re.search(measure.not_after, before, re.IGNORECASE):
+        return False
+    return not measure.near or bool(re.search(measure.near, before, re.IGNORECASE))
 
 
 def _comparator(match: re.Match[str], book: MeasureBook) -> Comparator:
@@ -315,7 +373,11 @@ def _comparator(match: re.Match[str], book: MeasureBook) -> Comparator:
 def _names(text: str, at: int) -> bool:
     """Whether a qualifier found at `at` names who the statement is for: not negated
     ('without a history of'), not inside a parenthesis of examples ('(ie, diabetes)')."""
-    if _NEGATED.search(text, max(0, at - 80), at):
+    if re.search(r"\bnon[- ]?$", text[max(0, at - 4) : at], re.IGNORECASE):
+        return False  # 'non-pregnant', 'non-diabetic'
+    window = text[max(0, at - 80) : at]
+    clause = re.split(r"[,;:]", window)[-1]  # a negation in an earlier clause is not this one's
+    if _NEGATED.search(clause):
         return False
     return text.rfind("(", 0, at) <= text.rfind(")", 0, at)
 
@@ -337,6 +399,7 @@ def age_band(text: str) -> AgeBand | None:
         if match.group("b"):
             return AgeBand(low, float(match.group("b")))
         return AgeBand(low, math.inf) if match.group("plus") else None
-    if match.group("under"):
-        return AgeBand(0.0, float(match.group("under")))
+    under = match.group("under") or match.group("under_age")
+    if under:
+        return AgeBand(0.0, float(under), open_high=True)
     return AgeBand(float(match.group("over") or match.group("gt")), math.inf)

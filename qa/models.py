@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from guideqa.ingest.models import Population, SectionRole, SourceKind
 
@@ -55,9 +55,19 @@ class PopulationTag(_Frozen):
     label: str
 
 
+class SupportSpan(_Frozen):
+    """Where a generated sentence's support lies: reference n, characters [start, end)."""
+
+    n: int
+    start: int
+    end: int
+
+
 class Statement(_Frozen):
     """One unit of the answer (a sentence, a recommendation with its list, or a table row) and
-    the references that support it. `quote` is verbatim from the cited passage."""
+    the references that support it. `quote` is verbatim from the cited passage. A generated
+    sentence carries `verified` and the `support` span of its passage; one that failed
+    verification is shown (struck through) only when asked for, with `failed_reason`."""
 
     text: str
     quote: str
@@ -65,6 +75,9 @@ class Statement(_Frozen):
     items: tuple[str, ...] = ()
     population: PopulationTag | None = None
     role: SectionRole | None = None
+    verified: bool | None = None
+    support: SupportSpan | None = None
+    failed_reason: str | None = None
 
 
 class Callout(_Frozen):
@@ -157,6 +170,7 @@ class SourceValue(_Frozen):
     population: tuple[str, ...] = ()
     min_age: float | None = None
     max_age: float | None = None
+    applies_to: str = Field(default="", description="who the value is for, as displayed")
     statement: str
     citation: int
     doc_id: str
@@ -177,6 +191,13 @@ def applies_to(value: SourceValue) -> str:
         else:
             parts.append(f"aged {low:g}-{high:g}")
     return ", ".join(parts) or "all patients"
+
+
+class GenerationStats(_Frozen):
+    """What a chat model wrote and how much of it failed verification (dropped)."""
+
+    sentences: int
+    dropped: int
 
 
 class Discrepancy(_Frozen):
@@ -215,6 +236,13 @@ class Answer(_Frozen):
     gaps: tuple[str, ...] = ()
     callouts: tuple[Callout, ...] = ()
     discrepancies: tuple[Discrepancy, ...] = ()
+    composer: str = Field(default="extractive", description="extractive, or generative")
+    composer_note: str | None = Field(
+        default=None, description="why the generative answer was not shown, when it was not"
+    )
+    generation: GenerationStats | None = Field(
+        default=None, description="generated sentences and how many failed verification"
+    )
     conversation_id: str | None = None
     index_version: str | None = None
     intent: Intent = Intent.GENERAL

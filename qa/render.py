@@ -46,6 +46,9 @@ def reference_line(citation: Citation) -> str:
 
 def _statement_lines(statement: Statement) -> list[str]:
     tag = f"*[{statement.population.label}]* " if statement.population else ""
+    if statement.verified is False:  # a generated sentence that failed, shown on request
+        reason = statement.failed_reason or "failed verification"
+        return [f"- ~~{statement.text}~~ {_marks(statement.citations)} (not shown: {reason})"]
     lines = [f"- {tag}{statement.text} {_marks(statement.citations)}"]
     lines += [f"  - {item}" for item in statement.items]
     return lines
@@ -103,6 +106,8 @@ def render_markdown(answer: Answer) -> str:
     if answer.interpreted_question != answer.question:
         lines += [f"*Interpreted as: {answer.interpreted_question}*", ""]
     lines += [answer.summary, ""]
+    if answer.composer_note:
+        lines += [f"> {answer.composer_note}", ""]
     for discrepancy in answer.discrepancies:
         lines += discrepancy_lines(discrepancy)
     for section in answer.sections:

@@ -3,9 +3,53 @@ the relevance thresholds. Weights are tuned on the dev split only (eval/calibrat
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from guideqa.qa.weights_model import ScoreWeights, calibrated_bar
+
+
+class LLMSettings(BaseModel):
+    """An optional chat model that writes the answer as prose from the selected passages;
+    every sentence it writes is verified against the passages it cites before it is shown."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: Literal["none", "ollama", "openai", "openai-compatible"] = Field(
+        default="none", description="none keeps the extractive answer (the default)"
+    )
+    model: str = Field(default="", description="the chat model's name, e.g. llama3.1:8b")
+    base_url: str | None = Field(
+        default=None, description="the server, e.g. http://localhost:11434 or http://host/v1"
+    )
+    api_key: SecretStr | None = Field(default=None, description="sent as the provider's key")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="longer, and the extractive answer is given instead"
+    )
+    structured_output: bool = Field(
+        default=True,
+        description="ask for the answer schema where the model supports it; otherwise the "
+        "reply is parsed as JSON, then as lines ending in [n]",
+    )
+    min_support: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="share of a sentence's content words that must appear in its cited passages",
+    )
+    max_failed_share: float = Field(
+        default=0.34,
+        ge=0,
+        le=1,
+        description="when more of the generated sentences than this fail verification, the "
+        "extractive answer is given instead",
+    )
+    show_failed: bool = Field(
+        default=False,
+        description="show sentences that failed verification struck through, with the reason",
+    )
 
 
 class DiscrepancySettings(BaseModel):
@@ -32,7 +76,10 @@ class DiscrepancySettings(BaseModel):
     max_rows: int = Field(default=2, ge=0, description="discrepancy rows shown per answer")
     max_sources: int = Field(default=4, ge=2, description="sources shown in one row")
     max_values_per_source: int = Field(
-        default=2, ge=1, description="distinct values read from one document for a quantity"
+        default=8,
+        ge=1,
+        description="distinct values of one document compared for a quantity (the first, from "
+        "its most relevant statement, is shown)",
     )
 
 

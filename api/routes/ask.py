@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from guideqa.api.deps import StateDep
 from guideqa.api.problems import ApiProblem
 from guideqa.api.schemas import AskRequest, ConversationOut, TurnOut, problem_responses
+from guideqa.api.streaming import answer_events
 from guideqa.qa.models import Answer
 from guideqa.qa.render import render_markdown
 
@@ -33,12 +34,14 @@ def _require_json(request: Request) -> None:
     response_model=Answer,
     dependencies=[Depends(_require_json)],
     responses={
-        200: {"content": {"text/markdown": {}}},
+        200: {"content": {"text/markdown": {}, "text/event-stream": {}}},
         **problem_responses(400, 404, 409, 413, 415, 422, 503),
     },
     summary="Answer a clinical question (a follow-up when conversation_id is given)",
 )
-async def ask(body: AskRequest, request: Request, state: StateDep) -> Answer | PlainTextResponse:
+async def ask(
+    body: AskRequest, request: Request, state: StateDep
+) -> Answer | PlainTextResponse | StreamingResponse:
     question = body.question.strip()
     limit = state.settings.server.max_question_chars
     if not question:
@@ -61,7 +64,14 @@ async def ask(body: AskRequest, request: Request, state: StateDep) -> Answer | P
     state.metrics.answers.inc()
     if answer.abstained:
         state.metrics.abstentions.inc()
-    if "text/markdown" in request.headers.get("accept", ""):
+    accept = request.headers.get("accept", "")
+    if "text/event-stream" in accept:  # the sections as events, in reading order
+        return StreamingResponse(
+            answer_events(answer),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    if "text/markdown" in accept:
         return PlainTextResponse(render_markdown(answer), media_type="text/markdown")
     return answer
 

@@ -43,14 +43,21 @@
     return parts.join(". ");
   }
 
-  function showPassage(anchor, ref) {
+  // `span`: [start, end) of the passage that supports a generated sentence, highlighted
+  function showPassage(anchor, ref, span) {
     if (!ref) return;
     const box = $("#passage");
     const meta = box.querySelector(".passage-meta");
     meta.replaceChildren(`[${ref.n}] ${describe(ref)}`);
     if (safeUrl(ref.url)) meta.append(" ", el("a", { href: safeUrl(ref.url), target: "_blank", rel: "noopener" }, "source"));
     if (ref.note) meta.append(el("div", { class: "note" }, ref.note));
-    box.querySelector(".passage-text").textContent = ref.passage;
+    const text = box.querySelector(".passage-text");
+    if (span && span.start >= 0 && span.end <= ref.passage.length && span.start < span.end) {
+      text.replaceChildren(ref.passage.slice(0, span.start),
+        el("mark", {}, ref.passage.slice(span.start, span.end)), ref.passage.slice(span.end));
+    } else {
+      text.textContent = ref.passage;
+    }
     box.hidden = false;
     const rect = anchor.getBoundingClientRect();
     box.style.top = `${window.scrollY + rect.bottom + 6}px`;
@@ -98,23 +105,13 @@
 
   const KIND_NAMES = { guideline: "Guideline", label: "FDA label", research: "Research" };
 
-  function appliesTo(v) {
-    const parts = v.population.map((p) => p.replaceAll("_", " "));
-    if (v.min_age !== null || v.max_age !== null) {
-      if (v.max_age === null) parts.push(`aged ${v.min_age}+`);
-      else if (!v.min_age) parts.push(`aged under ${v.max_age}`);
-      else parts.push(`aged ${v.min_age}-${v.max_age}`);
-    }
-    return parts.join(", ") || "all patients";
-  }
-
   // Where sources differ: one small table per quantity, under the bottom line.
   function discrepancyTable(discrepancy, references) {
     const head = el("tr", {}, ...["Source", "Value", "For", "Kind", "Year"].map((h) => el("th", { scope: "col" }, h)));
     const rows = discrepancy.values.map((v) => el("tr", {},
       el("td", {}, v.source, " ", ...citeButtons([v.citation], references)),
       el("td", { title: v.statement }, discrepancy.measure_kind === "direction" ? `${v.normalised} (${v.value})` : v.value),
-      el("td", {}, appliesTo(v)),
+      el("td", {}, v.applies_to),
       el("td", {}, KIND_NAMES[v.kind] || v.kind),
       el("td", {}, v.year ? String(v.year) : "-")));
     return el("section", { class: "discrepancy", role: "note" },
@@ -140,6 +137,7 @@
       else if (piece) bottom.append(piece);
     }
     turn.append(bottom);
+    if (answer.composer_note) turn.append(el("p", { class: "composer-note", role: "note" }, answer.composer_note));
     for (const discrepancy of answer.discrepancies || []) turn.append(discrepancyTable(discrepancy, references));
     for (const section of answer.sections) {
       const list = el("ul");
@@ -147,7 +145,16 @@
         const tag = statement.population
           ? el("span", { class: "tag", title: "Applies only to this population" }, statement.population.label)
           : null;
-        const item = el("li", {}, tag, tag ? " " : null, statement.text, " ", ...citeButtons(statement.citations, references));
+        const failed = statement.verified === false;
+        const words = failed
+          ? el("del", { title: `Not shown as evidence: ${statement.failed_reason || "failed verification"}` }, statement.text)
+          : el("span", { class: statement.verified ? "verified" : "" }, statement.text);
+        if (statement.support) {
+          // a generated sentence: hovering it shows the span of its passage that supports it
+          words.addEventListener("mouseenter", () => showPassage(words, references[statement.support.n], statement.support));
+        }
+        const item = el("li", { class: failed ? "failed" : "" }, tag, tag ? " " : null, words, " ", ...citeButtons(statement.citations, references));
+        if (failed) item.append(" ", el("span", { class: "failed-reason" }, `(${statement.failed_reason})`));
         if (feedback) item.append(" ", reportButton(answer.answer_id, position, status));
         position += 1;
         if (statement.items && statement.items.length) {

@@ -53,3 +53,11 @@ def test_compare_prints_differences(tmp_path: Path) -> None:
     new.write_text(json.dumps(report(0.75)))
     result = CliRunner().invoke(main, ["eval", "--compare", str(old), str(new)])
     assert result.exit_code == 0 and "0.500 ->    0.750 (+0.250)" in result.output
+
+
+def test_generative_evaluation_needs_a_chat_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GUIDEQA_LLM__PROVIDER", raising=False)
+    result = CliRunner().invoke(main, ["eval", "--composer", "generative", "--set", "clinical"])
+    assert result.exit_code != 0
+    assert "--composer generative needs a chat model" in result.output
+    assert "Traceback" not in result.output

@@ -194,6 +194,15 @@ def test_discrepancy_rows_are_judged_against_known_disagreements() -> None:
     assert overall["discrepancy_precision"] == pytest.approx(2 / 3, abs=1e-4)
     assert overall["discrepancy_recall"] == 0.5
     assert aggregate([missed])["discrepancy_precision"] is None
+    # the right sources but another number of theirs (not in the recorded passage) is wrong
+    misread = ShownDiscrepancy(
+        bp,
+        (
+            ShownValue("ngc-10628", 140, 140, "less than 140/90 mmHg"),
+            ShownValue("ngc-10598", 90, 90, "<90 mmHg"),
+        ),
+    )
+    assert len(wrong_rows([misread], known)) == 1
 
 
 def test_known_disagreements_name_measures_and_questions_name_known_quantities() -> None:

@@ -125,7 +125,10 @@ def test_real_disagreements_are_flagged(
     assert row.measure.name == case["differ"]
     assert {v.hit.doc_id for v in row.values} == {s["doc_id"] for s in sides}  # type: ignore[index,union-attr]
     values = list(row.values)
-    assert not values[0].quantity.agrees(values[1].quantity, row.measure.compare)
+    measure = row.measure
+    assert not values[0].quantity.agrees(
+        values[1].quantity, measure.compare, measure.tolerance, measure.bound is None
+    )
     for value in values:  # every value is verbatim from its statement
         assert value.quantity.text in value.unit.text
 
@@ -288,5 +291,61 @@ def test_a_direction_row_reads_for_and_against(
     assert by_doc["cdc-opioid-prescribing-2022"].normalised == "against"
     assert by_doc["cdc-opioid-prescribing-2022"].text == "no longer considered"
     markdown = render_markdown(compose(knowledge, [row]))
-    assert "| for (clinicians should consider) |" in markdown
+    assert "| for (should consider) |" in markdown
     assert "| against (no longer considered) |" in markdown
+
+
+def _goal(doc: str, sentence: str, chunk: int) -> Hit:
+    return make_hit(
+        sentence,
+        kind=SourceKind.GUIDELINE,
+        doc_id=doc,
+        title=f"{doc} hypertension guideline",
+        role=None,
+        chunk=chunk,
+    )
+
+
+def test_a_row_always_shows_the_sources_that_disagree(
+    book: MeasureBook, knowledge: ClinicalKnowledge
+) -> None:
+    agreeing = [
+        _goal(f"agree-{i}", "The panel recommends a blood pressure goal of <140 mmHg.", i)
+        for i in range(4)
+    ]
+    other = _goal("differ", "The panel recommends a blood pressure goal of <150 mmHg.", 9)
+    [row] = find(book, knowledge, "What blood pressure goal?", [*agreeing, other])
+    assert len(row.values) == 4 and "differ" in {v.hit.doc_id for v in row.values}
+
+
+def test_every_value_of_a_source_is_compared(
+    book: MeasureBook, knowledge: ClinicalKnowledge
+) -> None:
+    many = _goal(
+        "many",
+        "The goal is <150 mmHg in older adults, <140 mmHg in most adults, or <130 mmHg if "
+        "tolerated.",
+        0,
+    )
+    one = _goal("one", "The panel recommends a blood pressure goal of <130 mmHg.", 1)
+    assert find(book, knowledge, "What blood pressure goal?", [many, one]) == []
+
+
+def test_a_sentence_naming_two_drugs_gives_no_per_drug_value(
+    book: MeasureBook, knowledge: ClinicalKnowledge
+) -> None:
+    both = make_hit(
+        "Unlike aspirin, ibuprofen should not exceed a maximum of 1200 mg daily without advice.",
+        kind=SourceKind.GUIDELINE,
+        doc_id="two-drugs",
+        title="Pain guideline",
+        role=None,
+    )
+    label = make_hit(
+        "Do not exceed 3200 mg total daily dose.",
+        doc_id="label-ibuprofen",
+        title="Ibuprofen label",
+        drugs=("Ibuprofen",),
+        chunk=1,
+    )
+    assert find(book, knowledge, "What is the maximum daily dose?", [both, label]) == []

@@ -166,7 +166,11 @@ def test_recommendation_directions(book: MeasureBook) -> None:
 
 def test_age_bands_and_patient_ages() -> None:
     assert age_band("Adults aged 18 to 39 years with normal blood pressure") == AgeBand(18, 39)
-    assert age_band("For patients below 60 years of age") == AgeBand(0, 60)
+    assert age_band("For patients below 60 years of age") == AgeBand(0, 60, open_high=True)
+    # 'below 60' and '60 and over' share no age; a life expectancy is no age band
+    assert not AgeBand(0, 60, open_high=True).overlaps(AgeBand(60, float("inf")))
+    assert AgeBand(0, 60).overlaps(AgeBand(60, float("inf")))
+    assert age_band("for patients with a life expectancy less than 10 years") is None
     assert age_band("For patients 60 years and over") == AgeBand(60, float("inf"))
     assert age_band("Adults aged 40 years or older") == AgeBand(40, float("inf"))
     assert age_band("the 10-year risk of a cardiovascular event") is None
@@ -193,3 +197,73 @@ def test_a_bad_measures_file_names_itself(tmp_path: Path) -> None:
         MeasureBook.load(_write_measures(tmp_path, good.replace("[pediatric]", "[children]")))
     with pytest.raises(KnowledgeFileError, match="invalid pattern"):
         MeasureBook.load(_write_measures(tmp_path, good.replace("'\\btaper'", "'(taper'")))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "There is insufficient evidence to recommend for or against benzodiazepines for PTSD.",
+            [],
+        ),
+        ("We do not recommend benzodiazepines for PTSD.", ["against"]),
+        ("Clinicians cannot recommend benzodiazepines for PTSD.", ["against"]),
+        ("Evidence suggests benzodiazepines worsen PTSD.", []),
+        ("The Work Group recommends benzodiazepines for PTSD.", ["for"]),
+        (
+            "The Work Group recommends benzodiazepines for PTSD; opioids are not recommended.",
+            ["for"],
+        ),
+    ],
+)
+def test_direction_wording(book: MeasureBook, text: str, expected: list[str]) -> None:
+    values = book.values(text, GUIDELINE, where="VA/DoD guideline for PTSD")
+    assert [v.normalised for v in values] == expected
+
+
+def test_review_regressions(book: MeasureBook) -> None:
+    # a subacute definition is not how long acute pain lasts
+    subacute = (
+        "Subacute pain is defined in this guideline as pain that has been present for 1-3 "
+        "months, and acute pain as pain of shorter duration."
+    )
+    assert book.values(subacute, GUIDELINE) == []
+    # 4 weeks and 1 month are the same bound for a definition (tolerance 10%)
+    four_weeks = book.values("Acute pain is defined as lasting less than 4 weeks.", GUIDELINE)
+    one_month = book.values("Acute pain is defined as a duration of <1 month.", GUIDELINE)
+    assert four_weeks[0].agrees(one_month[0], "upper", 0.1)
+    assert not four_weeks[0].agrees(one_month[0], "upper", 0.01)
+    # 'non-pregnant' names no pregnancy; a negation in an earlier clause is not this one's
+    assert "pregnancy" not in book.qualifiers_in("a goal for non-pregnant women")
+    clause = "For adults without heart failure, who have chronic kidney disease, goal <130 mmHg"
+    assert "renal_impairment" in book.qualifiers_in(clause)
+    # a diastolic goal is not read as the systolic goal
+    both = (
+        "Treat to a diastolic blood pressure goal <90 mmHg and a systolic blood pressure goal "
+        "of <150 mmHg."
+    )
+    assert [v.low for v in book.values(both, GUIDELINE)] == [150.0]
+    # a maximum dose is the number after 'maximum', not the starting dose
+    dose = "Start 500 mg daily; the maximum daily dose is 2,000 mg daily."
+    assert [v.low for v in book.values(dose, SourceKind.LABEL)] == [2000.0]
+    assert book.values("Do not exceed 1,5 mg daily.", SourceKind.LABEL) == []
+
+
+def test_comparators_reach_where_no_bound_is_set(book: MeasureBook) -> None:
+    [slow] = book.values("Tapers of 10% per month or slower are better tolerated.", GUIDELINE)
+    [five] = book.values("A taper of 5% per month can be used.", GUIDELINE)
+    assert slow.agrees(five) and not slow.agrees(five, reach=False)
+
+
+def test_hostile_numbers_are_refused_quickly(book: MeasureBook) -> None:
+    huge = "Do not exceed " + "9" * 400 + " mg daily."
+    assert all(v.low < 1e8 for v in book.values(huge, SourceKind.LABEL))
+    grouped = "Do not exceed 1" + ",000" * 2000 + " mg daily."
+    assert all(v.low < 1e8 for v in book.values(grouped, SourceKind.LABEL))
+
+
+def test_bad_comparators_fail_when_loaded(tmp_path: Path) -> None:
+    good = (DATA_DIR / "measures.yaml").read_text()
+    broken = good.replace("  less: '<|", "  less: '(<|", 1)
+    with pytest.raises(KnowledgeFileError, match="invalid pattern"):
+        MeasureBook.load(_write_measures(tmp_path, broken))
