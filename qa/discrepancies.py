@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from guideqa.index.models import Hit, SearchFilters
 from guideqa.ingest.models import SourceKind
 from guideqa.qa.knowledge import ClinicalKnowledge
-from guideqa.qa.measures import AgeBand, MeasureBook, MeasureSpec, TypedQuantity, patient_age
+from guideqa.qa.measures import MeasureBook, MeasureSpec, TypedQuantity
+from guideqa.qa.patients import AgeBand, patient_age
 from guideqa.qa.settings import DiscrepancySettings
 from guideqa.qa.sources import EvidenceSource
 from guideqa.qa.units import Unit, build_units
@@ -83,6 +84,7 @@ class DiscrepancyFinder:
         self.settings = settings
         self.superseded = superseded
         self.drugs_in = drugs_in
+        self._query_words: dict[str, frozenset[str]] = {}
 
     def find(
         self,
@@ -98,10 +100,11 @@ class DiscrepancyFinder:
             return []
         seeded = self._read(seeds, patient)
         by_name = {m.name: m for m in self.book.spec.measures}
+        words = frozenset(source.tokens(question)) if question is not None else None
         measures = [
             by_name[name]
             for name in dict.fromkeys(v.quantity.measure for v in seeded)
-            if question is None or self._asked(source, by_name[name], question)
+            if question is None or self._asked(source, by_name[name], question, words)
         ]
         found = []
         for measure in measures[: self.settings.max_measures]:
@@ -113,13 +116,21 @@ class DiscrepancyFinder:
                 found.append(row)
         return found[: self.settings.max_rows]
 
-    def _asked(self, source: EvidenceSource, measure: MeasureSpec, question: str) -> bool:
+    def _asked(
+        self,
+        source: EvidenceSource,
+        measure: MeasureSpec,
+        question: str,
+        words: frozenset[str] | None,
+    ) -> bool:
         """Whether the question is about a measure: by the measure's `asks` cues when it has
-        them, else by sharing a word with the measure's search."""
+        them, else by sharing a word (`words`, its tokens) with the measure's search."""
         cued = self.book.asked_about(measure, question)
         if cued is not None:
             return cued
-        return bool(set(source.tokens(question)) & set(source.tokens(measure.query)))
+        if measure.name not in self._query_words:  # the same for every question: once
+            self._query_words[measure.name] = frozenset(source.tokens(measure.query))
+        return bool(words and words & self._query_words[measure.name])
 
     def _search(self, source: EvidenceSource, measure: MeasureSpec) -> list[Unit]:
         """Passages about the measure, at most a few per document so that other sources are

@@ -15,8 +15,9 @@ from guideqa.ingest.models import SourceKind
 from guideqa.ingest.sections import KnowledgeFileError, load_yaml
 from guideqa.qa.measure_spec import MeasureFile, MeasureSpec
 from guideqa.qa.models import Comparator, MeasureKind
+from guideqa.qa.patients import AgeBand, age_band, names_who
 
-__all__ = ["AgeBand", "MeasureBook", "MeasureSpec", "TypedQuantity", "age_band", "patient_age"]
+__all__ = ["MeasureBook", "MeasureSpec", "TypedQuantity"]
 
 DATA_DIR = Path(__file__).parent / "data"
 _WORDS = {
@@ -27,44 +28,9 @@ _WORDS = {
 # starts after no digit or comma, so '1,5 mg' is not read as 5 mg
 _NUMBER = r"(?:\d{1,3}(?:,\d{3}){1,2}|\d{1,7})(?:\.\d{1,4})?|" + "|".join(_WORDS)
 _TO = r"\s*(?:to|-|–|—|and)\s*"
-_AGE_BAND = re.compile(
-    r"\b(?:aged?|ages)\s+(?P<a>\d{1,3})(?:\s*(?:years?\s*)?(?:to|-|–|through)\s*(?P<b>\d{1,3})"
-    r"|(?P<plus>\s*(?:years?\s*)?(?:and|or)\s+(?:older|over|above)))?"
-    r"|\b(?:below|under|younger than|less than)\s+(?:age\s+(?P<under_age>\d{1,3})|"
-    r"(?P<under>\d{1,3})\s+years\s+(?:of\s+age|old))"
-    r"|(?P<over>\d{1,3})\s+years\s+(?:of\s+age\s+)?(?:and|or)\s+(?:older|over)"
-    r"|(?:>|≥|older than|over)\s*age\s*(?P<gt>\d{1,3})",
-    re.IGNORECASE,
-)
-
 
 DIRECTION_UNIT = "direction (1 for, 0 against)"
 _NEAR_CHARS = 40  # 'near' and 'not_after' look this far back from a value
-_PATIENT_AGE = re.compile(
-    r"\b(\d{1,3})[- ](?:years?|yrs?)[- ]old\b|\baged? (\d{1,3})\b"
-    r"|\b(\d{1,3}) (?:years|yrs) of age\b",
-    re.IGNORECASE,
-)
-_NEGATED = re.compile(r"\b(?:without|no (?:history|known)|absence of|not have|free of)\b", re.I)
-
-
-@dataclass(frozen=True)
-class AgeBand:
-    """The ages a statement is limited to, in years: [low, high]."""
-
-    low: float
-    high: float
-    open_high: bool = False  # 'below 60 years of age': 60 itself is not in the band
-
-    def overlaps(self, other: AgeBand) -> bool:
-        """Whether two bands share an age ('below 60' and '60 and over' do not)."""
-        below = self.high > other.low or (self.high == other.low and not self.open_high)
-        above = other.high > self.low or (other.high == self.low and not other.open_high)
-        return below and above
-
-    def holds(self, age: float) -> bool:
-        """Whether an age is in the band."""
-        return self.low <= age and (age < self.high or (age == self.high and not self.open_high))
 
 
 @dataclass(frozen=True)
@@ -212,7 +178,7 @@ class MeasureBook:
         return frozenset(
             k
             for k, p in self._qualifiers.items()
-            if any(_names(text, m.start()) for m in p.finditer(text))
+            if any(names_who(text, m.start()) for m in p.finditer(text))
         )
 
     def asked_about(self, measure: MeasureSpec, question: str) -> bool | None:
@@ -368,38 +334,3 @@ def _comparator(match: re.Match[str], book: MeasureBook) -> Comparator:
     if before or after:
         return Comparator.GREATER
     return Comparator.EQUAL
-
-
-def _names(text: str, at: int) -> bool:
-    """Whether a qualifier found at `at` names who the statement is for: not negated
-    ('without a history of'), not inside a parenthesis of examples ('(ie, diabetes)')."""
-    if re.search(r"\bnon[- ]?$", text[max(0, at - 4) : at], re.IGNORECASE):
-        return False  # 'non-pregnant', 'non-diabetic'
-    window = text[max(0, at - 80) : at]
-    clause = re.split(r"[,;:]", window)[-1]  # a negation in an earlier clause is not this one's
-    if _NEGATED.search(clause):
-        return False
-    return text.rfind("(", 0, at) <= text.rfind(")", 0, at)
-
-
-def patient_age(question: str) -> float | None:
-    """The patient's age a question gives ('a 55-year-old', 'aged 72'), if any."""
-    match = _PATIENT_AGE.search(question)
-    return float(next(g for g in match.groups() if g)) if match else None
-
-
-def age_band(text: str) -> AgeBand | None:
-    """The age band a statement is limited to ('aged 18 to 39 years', 'below 60 years of
-    age', '65 years or older'), if it names one."""
-    match = _AGE_BAND.search(text)
-    if match is None:
-        return None
-    if match.group("a"):
-        low = float(match.group("a"))
-        if match.group("b"):
-            return AgeBand(low, float(match.group("b")))
-        return AgeBand(low, math.inf) if match.group("plus") else None
-    under = match.group("under") or match.group("under_age")
-    if under:
-        return AgeBand(0.0, float(under), open_high=True)
-    return AgeBand(float(match.group("over") or match.group("gt")), math.inf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -291,7 +292,9 @@ class AnswerEngine(Generic[Source]):
         )
         limit = self.settings.discrepancies.seed_statements
         floor = self.settings.min_relevance_anchored
-        extra = [c.unit for c in on_topic if _on_topic(pool.gate.check(c), c, floor)][:limit]
+        # the gate is checked only until enough on-topic statements are found
+        passing = (c.unit for c in on_topic if _on_topic(pool.gate.check(c), c, floor))
+        extra = list(itertools.islice(passing, limit))
         populations = [p.value for p in analysis.populations]
         patient = Patient.of(interpretation.text, populations, self.measures)
         return self.discrepancy_finder.find(self.index, shown + extra, patient, interpretation.text)

@@ -89,10 +89,13 @@ class Verifier:
         self.min_support = min_support
 
     @cached_property
+    def _units(self) -> list[UnitRule]:
+        """The units, longest spelling first (so 'mg/dL' wins over 'mg')."""
+        return sorted(self.rules.units, key=lambda u: -len(u.pattern))
+
+    @cached_property
     def _numbers(self) -> re.Pattern[str]:
-        units = sorted(self.rules.units, key=lambda u: -len(u.pattern))
-        written = "|".join(f"(?P<u{i}>{u.pattern})" for i, u in enumerate(units))
-        self._ordered = units
+        written = "|".join(f"(?P<u{i}>{u.pattern})" for i, u in enumerate(self._units))
         return re.compile(rf"{_NUMBER}(?:\s?(?:{written})(?![A-Za-z]))?", re.IGNORECASE)
 
     @cached_property
@@ -104,7 +107,7 @@ class Verifier:
         found = []
         for match in self._numbers.finditer(text):
             value = float(match.group("number").replace(",", ""))
-            unit = next((u for i, u in enumerate(self._ordered) if match.group(f"u{i}")), None)
+            unit = next((u for i, u in enumerate(self._units) if match.group(f"u{i}")), None)
             if unit is None:
                 found.append(NumberMention(match.group(0), value, None))
             else:
@@ -147,10 +150,13 @@ class Verifier:
     def _stems(self, text: str) -> set[str]:
         return set(self.tokens(text))
 
+    @cached_property
+    def _framing(self) -> set[str]:
+        return self._stems(" ".join(self.rules.framing))
+
     def _content(self, sentence: str) -> set[str]:
-        framing = self._stems(" ".join(self.rules.framing))
         # numbers are checked on their own; here only words count
-        return {t for t in self._stems(sentence) if t not in framing and not _numeric(t)}
+        return {t for t in self._stems(sentence) if t not in self._framing and not _numeric(t)}
 
     def _best_span(
         self, words: set[str], citations: tuple[int, ...], passages: Mapping[int, str]

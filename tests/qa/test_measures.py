@@ -9,8 +9,9 @@ import pytest
 
 from guideqa.ingest.models import SourceKind
 from guideqa.ingest.sections import KnowledgeFileError
-from guideqa.qa.measures import DATA_DIR, AgeBand, MeasureBook, age_band, patient_age
+from guideqa.qa.measures import DATA_DIR, MeasureBook
 from guideqa.qa.models import Comparator
+from guideqa.qa.patients import AgeBand, age_band, patient_age
 
 GUIDELINE = SourceKind.GUIDELINE
 
