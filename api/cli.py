@@ -294,6 +294,12 @@ def versions(index_dir: Path | None, as_json: bool) -> None:
     help="Show each statement's score breakdown and why it was chosen, and the rejected "
     "candidates with the reason.",
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Print the answer's parts as JSON lines ({event, data}) as each is ready, as "
+    "POST /v1/ask sends them as Server-Sent Events.",
+)
 @index_option
 @json_option
 @friendly_errors
@@ -302,6 +308,7 @@ def ask(
     conversation_file: Path | None,
     kinds: tuple[str, ...],
     explain: bool,
+    stream: bool,
     index_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -313,6 +320,13 @@ def ask(
     store = FileConversationStore(conversation_file) if conversation_file else None
     qa = GuideQA(settings, conversations=store)
     conversation_id = store.conversation_id if store else None
+    if stream:
+        from guideqa.api.streaming import payloads
+
+        for event in qa.stream(question, conversation_id, kinds, explain):
+            for name, data in payloads(event):
+                click.echo(json.dumps({"event": name, "data": data}, ensure_ascii=False))
+        return
     answer = qa.ask(question, conversation_id, kinds, explain)
     click.echo(answer.model_dump_json(indent=2) if as_json else render_markdown(answer))
 

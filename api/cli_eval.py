@@ -117,6 +117,13 @@ def run_calibration(settings: Settings, write: bool) -> None:
         click.echo("wrote qa/data/score_weights.yaml", err=True)
 
 
+def run_verifier_calibration() -> None:
+    """Choose the verifier's minimum support on the dev sentences; print both splits."""
+    from guideqa.eval.verifier_calibration import calibrate as calibrate_sentences
+
+    click.echo(json.dumps(calibrate_sentences(), indent=2, ensure_ascii=False))
+
+
 @click.command(name="eval")
 @click.option(
     "--set",
@@ -149,6 +156,12 @@ def run_calibration(settings: Settings, write: bool) -> None:
 )
 @click.option("--write", is_flag=True, help="With --calibrate: write the fitted weights.")
 @click.option(
+    "--calibrate-verifier",
+    is_flag=True,
+    help="Choose the generated-sentence verifier's minimum support on the dev sentences of "
+    "eval/verification/sentences.yaml; print what it passes and catches on dev and unseen.",
+)
+@click.option(
     "--compare",
     nargs=2,
     type=click.Path(path_type=Path, exists=True),
@@ -173,6 +186,7 @@ def eval_command(
     limit: int | None,
     calibrate: bool,
     write: bool,
+    calibrate_verifier: bool,
     compare: tuple[Path, Path] | None,
     composer: str,
     index_dir: Path | None,
@@ -181,6 +195,9 @@ def eval_command(
     from guideqa.eval.report import compare as compare_reports
     from guideqa.eval.report import markdown_table, question_changes, split_table, write_reports
 
+    if calibrate_verifier:  # needs no index: the sentences carry their passages
+        run_verifier_calibration()
+        return
     if compare:
         old, new = (json.loads(p.read_text()) for p in compare)
         click.echo(compare_reports(old, new))

@@ -11,7 +11,7 @@ use, so `GuideQA.open(index_dir=...).ingest([...])` also builds a new index."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -33,6 +33,7 @@ from guideqa.qa.conversation import ConversationStore
 from guideqa.qa.models import Answer
 from guideqa.qa.pipeline import AnswerEngine
 from guideqa.qa.replay import ReplayResult
+from guideqa.qa.streaming import AnswerEvent, AnswerFinished
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -102,7 +103,7 @@ class GuideQA:
                 if self._engine is None:
                     index = open_searcher(self.settings, self.backend)
                     engine = AnswerEngine(index, self.settings.qa, self.conversations)
-                    composer = open_composer(self.settings, index, engine.knowledge)
+                    composer = open_composer(self.settings, index, engine.knowledge, engine.drugs)
                     if composer is not None:  # GUIDEQA_LLM__*: prose, verified sentence by sentence
                         engine.composer = composer
                     self._engine = engine
@@ -132,6 +133,24 @@ class GuideQA:
         answer = self.engine.ask(question, conversation_id, wanted, explain)
         self.archive.record(answer, wanted)
         return answer
+
+    def stream(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        kinds: Sequence[KindArg] = (),
+        explain: bool = False,
+    ) -> Iterator[AnswerEvent]:
+        """The answer as it is composed: `AnswerStarted` once the evidence is selected, then
+        the bottom line, each row of where sources differ and each section as it is ready (as
+        a chat model's sentences are verified), then `AnswerFinished` with the whole answer,
+        recorded like `ask`'s. A `FallbackPart` withdraws what was sent before it. An invalid
+        question raises on the first `next()`."""
+        wanted = _kinds(None, kinds)
+        for event in self.engine.stream(question, conversation_id, wanted, explain):
+            if isinstance(event, AnswerFinished):
+                self.archive.record(event.answer, wanted)
+            yield event
 
     def replay(self, answer_id: str, exact: bool = False) -> ReplayResult:
         """Ask a recorded answer's question again and diff the answers: on the current index,

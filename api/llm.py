@@ -9,6 +9,7 @@ from guideqa.api.settings import Settings
 from guideqa.index.backend import SearchIndex
 from guideqa.ingest.errors import ConfigurationError
 from guideqa.qa.compose import Composer, ExtractiveComposer
+from guideqa.qa.drugs import DrugLexicon, DrugNamer
 from guideqa.qa.knowledge import ClinicalKnowledge
 from guideqa.qa.settings import LLMSettings
 from guideqa.qa.verify import VerificationRules, Verifier
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def open_composer(
-    settings: Settings, index: SearchIndex, knowledge: ClinicalKnowledge
+    settings: Settings, index: SearchIndex, knowledge: ClinicalKnowledge, drugs: DrugLexicon
 ) -> Composer | None:
     """The generative composer the settings ask for, or None (the extractive default)."""
     llm = settings.llm
@@ -26,7 +27,8 @@ def open_composer(
         return None
     from guideqa.qa.generative import GenerativeComposer
 
-    verifier = Verifier(VerificationRules.load(), index.tokens, llm.min_support)
+    rules = VerificationRules.load()
+    verifier = Verifier(rules, index.tokens, llm.min_support, DrugNamer(drugs, knowledge))
     return GenerativeComposer(chat_model(llm), ExtractiveComposer(knowledge), verifier, llm)
 
 

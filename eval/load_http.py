@@ -75,6 +75,11 @@ async def run(url: str, clients: int, seconds: float) -> dict[str, object]:
         *(_client(url, questions, deadline, n * 7, latencies, failures) for n in range(clients))
     )
     elapsed = time.monotonic() - started
+    if not latencies:  # nothing answered: say what failed rather than report empty timings
+        raise SystemExit(
+            f"no answer from {url} in {elapsed:.0f} s ({len(failures)} requests failed, e.g. "
+            f"{failures[:1] or ['no request was sent']}): is the server running on that URL?"
+        )
     return {
         "clients": clients,
         "seconds": round(elapsed, 1),

@@ -27,3 +27,15 @@ def supersession(documents: tuple[Document, ...]) -> dict[str, tuple[str, ...]]:
 def superseded_ids(documents: tuple[Document, ...]) -> set[str]:
     """Every indexed document that another indexed document replaces."""
     return {old for olds in supersession(documents).values() for old in olds}
+
+
+def supersession_notes(documents: tuple[Document, ...]) -> dict[str, str]:
+    """A note for each document that supersedes others still indexed, naming them."""
+    by_id = {d.doc_id: d for d in documents}
+    notes: dict[str, str] = {}
+    for newer, olds in supersession(documents).items():
+        described = "; ".join(
+            f"{by_id[o].title} ({by_id[o].year})" if by_id[o].year else by_id[o].title for o in olds
+        )
+        notes[newer] = f"supersedes {described}, also indexed"
+    return notes

@@ -70,6 +70,8 @@ class CompositionInput:
 class Composer(Protocol):
     """Writes the answer from numbered passages (extractive here; a chat model could too)."""
 
+    name: str  # "extractive" or "generative", as Answer.composer says
+
     def compose(self, request: CompositionInput) -> Answer:
         """The Answer for the request; statements must cite the passages they use."""
         ...
@@ -171,6 +173,8 @@ def population_tag(candidate: Scored) -> PopulationTag | None:
 
 class ExtractiveComposer:
     """Every statement is a verbatim unit of its cited passage, framed by its source."""
+
+    name = "extractive"
 
     def __init__(self, knowledge: ClinicalKnowledge) -> None:
         self.framing = Framing(knowledge)

@@ -4,6 +4,7 @@ assigns them, and the class lexicon for drugs that are only named (qa/data/drug_
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,11 +76,55 @@ class DrugLexicon:
                 found.append((match.start(), drug_class, match.group(0)))
         return tuple((c, words) for _, c, words in sorted(found, key=lambda f: f[0]))
 
+    def named(self, text: str, knowledge: ClinicalKnowledge) -> frozenset[str]:
+        """The drugs a text names (indexed drugs, canonical; words with a drug-name stem) and
+        the classes it names by a name or alias of that class alone ("diuretics" is an alias of
+        both thiazide and loop diuretics, so it names neither)."""
+        stems = (
+            w
+            for w in re.findall(r"[a-z]{5,}", text.lower())
+            if w.endswith(knowledge.drug_suffixes)
+            and w not in knowledge.not_drugs
+            and w not in knowledge.drug_suffixes  # 'thiazide' is a class word, not a drug
+        )
+        aliases = Counter(a.lower() for c in self.classes for a in {*c.aliases, c.name})
+        classes = (
+            c.name.lower()
+            for c, words in self.classes_named(text)
+            if words.lower() in {a.lower() for a in c.aliases} | {c.name.lower()}
+            and aliases[words.lower()] == 1
+        )
+        return frozenset((*self.find(text), *classes, *(self.canonical.get(w, w) for w in stems)))
+
+    def covered(self, text: str, knowledge: ClinicalKnowledge) -> frozenset[str]:
+        """What a passage names: its drugs, and every class it names or has a member of."""
+        drugs = self.named(text, knowledge)
+        classes = {c.name.lower() for c, _ in self.classes_named(text)}
+        classes |= {c.name.lower() for c in self.classes if drugs & set(c.members)}
+        return drugs | classes
+
     def members_indexed(self, drug_class: DrugClass) -> tuple[str, ...]:
         """The class members that have an indexed label."""
         return tuple(
             dict.fromkeys(self.canonical[m] for m in drug_class.members if m in self.canonical)
         )
+
+
+@dataclass(frozen=True)
+class DrugNamer:
+    """The lexicon's drug names with the clinical knowledge bound: what the verifier of
+    generated sentences asks of a sentence and of its passages."""
+
+    lexicon: DrugLexicon
+    knowledge: ClinicalKnowledge
+
+    def named(self, text: str) -> frozenset[str]:
+        """What a sentence names: drugs, and classes by their own names."""
+        return self.lexicon.named(text, self.knowledge)
+
+    def covered(self, text: str) -> frozenset[str]:
+        """What a passage names: drugs, and classes by name or by a member."""
+        return self.lexicon.covered(text, self.knowledge)
 
 
 def _merge_classes(

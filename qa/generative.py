@@ -1,52 +1,50 @@
 """Prose answers from any LangChain chat model, written only from the passages the answer
 pipeline selected, every sentence verified before it is shown; the extractive answer (with a
-note saying why) when the model fails, times out or too much of what it wrote fails."""
+note saying why) when the model fails, times out or too much of what it wrote fails.
+
+Streamed, the model's reply is read field by field as it arrives: the bottom line, then each
+section, is verified and sent as soon as the model has finished writing it."""
 
 from __future__ import annotations
 
-import concurrent.futures
-from dataclasses import dataclass
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from guideqa.index.models import Hit
 from guideqa.ingest.models import SourceKind
-from guideqa.qa.compose import SECTION_TITLES, Composer, CompositionInput, Numbering
-from guideqa.qa.models import Answer, AnswerSection, GenerationStats, Statement, SupportSpan
+from guideqa.qa.assembly import Abandoned, Assembly, CheckedSentence, ReadingOrder
+from guideqa.qa.compose import Composer, CompositionInput, Numbering
+from guideqa.qa.models import Answer, GenerationStats, SupportSpan
 from guideqa.qa.prompt import (
     SYSTEM_PROMPT,
     GeneratedAnswer,
     GeneratedSentence,
     NumberedPassage,
     number_passages,
-    parse_reply,
     user_prompt,
 )
+from guideqa.qa.reply_reader import ReplyError, ReplyField, ReplyReader
 from guideqa.qa.settings import LLMSettings
+from guideqa.qa.streaming import AnswerPart, FallbackPart, parts_of
 from guideqa.qa.verify import Verifier
 
-_SECTIONS = (
-    ("guidelines", SourceKind.GUIDELINE),
-    ("label", SourceKind.LABEL),
-    ("research", SourceKind.RESEARCH),
-)
+Chunks = Callable[[list[BaseMessage]], Iterator[str]]
 
 
 class GenerationError(Exception):
     """The model gave nothing usable (an error, a timeout or output that does not parse)."""
 
 
-@dataclass(frozen=True)
-class _Checked:
-    sentence: GeneratedSentence
-    verified: bool
-    reason: str
-    support: SupportSpan | None
-
-
 class GenerativeComposer:
-    """A `Composer` over a LangChain chat model, falling back to another composer."""
+    """A `Composer` (and `StreamingComposer`) over a LangChain chat model, falling back to
+    another composer."""
+
+    name = "generative"
 
     def __init__(
         self,
@@ -59,171 +57,164 @@ class GenerativeComposer:
         self.fallback = fallback
         self.verifier = verifier
         self.settings = settings
+        self._writers = threading.BoundedSemaphore(settings.max_concurrent)
 
     def compose(self, request: CompositionInput) -> Answer:
-        """The verified prose answer, or the fallback's answer with a note saying why."""
+        """The verified prose answer (the model asked for the answer schema where it can do
+        structured output), or the fallback's answer with a note saying why."""
+        for item in self._compose(request, streamed=False):
+            if isinstance(item, Answer):  # the last item of a composition
+                return item
+        raise RuntimeError("the composition ended without an answer")
+
+    def compose_stream(self, request: CompositionInput) -> Iterator[AnswerPart | Answer]:
+        """Each part as soon as it is verified, from the model's streamed reply, then the
+        Answer. A `FallbackPart` withdraws what was sent; the extractive parts follow it."""
+        return self._compose(request, streamed=True)
+
+    def _compose(self, request: CompositionInput, streamed: bool) -> Iterator[AnswerPart | Answer]:
         extractive = self.fallback.compose(request)
         if request.abstained:
-            return extractive
-        passages = number_passages(_hits(request))
+            yield from parts_of(extractive)
+            yield extractive
+            return
+        # a bounded number of answers are written at once; the others get the extractive one
+        if not self._writers.acquire(timeout=self.settings.queue_seconds):
+            busy = f"the chat model is busy ({self.settings.max_concurrent} answers being written)"
+            yield from _withdrawn(_fall_back(extractive, busy))
+            return
         try:
-            generated = self._generate(request.interpreted_question, passages)
-        except GenerationError as exc:
-            return _fall_back(extractive, f"the chat model failed ({exc})")
-        if not generated.answerable:
-            return _fall_back(extractive, "the chat model found that the passages do not answer")
-        texts = {p.n: p.hit.text for p in passages}
-        checked = {
-            name: [self._check(s, texts) for s in getattr(generated, name)]
-            for name in ("bottom_line", *(n for n, _ in _SECTIONS))
-        }
-        every = [c for items in checked.values() for c in items]
-        failed = [c for c in every if not c.verified]
-        stats = GenerationStats(sentences=len(every), dropped=len(failed))
-        if not every or not any(c.verified for c in checked["bottom_line"]):
-            why = "no bottom-line sentence passed verification"
-            return _fall_back(extractive, why, stats)
-        if len(failed) / len(every) > self.settings.max_failed_share:
-            why = (
-                f"{len(failed)} of {len(every)} generated sentences failed verification "
-                f"(first: {failed[0].reason})"
-            )
-            return _fall_back(extractive, why, stats)
-        answer = self._answer(extractive, checked, passages, request.notes)
-        return answer.model_copy(update={"generation": stats})
+            yield from self._generated(request, extractive, streamed)
+        finally:
+            self._writers.release()
 
-    def _generate(self, question: str, passages: list[NumberedPassage]) -> GeneratedAnswer:
+    def _generated(
+        self, request: CompositionInput, extractive: Answer, streamed: bool
+    ) -> Iterator[AnswerPart | Answer]:
+        passages = number_passages(_hits(request))
+        assembly = Assembly(
+            {p.n: p.hit for p in passages},
+            Numbering(request.notes),
+            extractive,
+            self.settings.show_failed,
+        )
+        try:
+            question = request.interpreted_question
+            yield from self._verified_parts(question, passages, assembly, streamed)
+        except Abandoned as abandoned:
+            yield from _withdrawn(_fall_back(extractive, abandoned.why, abandoned.stats))
+            return
+        yield assembly.answer()
+
+    def _verified_parts(
+        self,
+        question: str,
+        passages: list[NumberedPassage],
+        assembly: Assembly,
+        streamed: bool,
+    ) -> Iterator[AnswerPart]:
+        """The parts of the generated answer as each field of the reply is verified."""
+        texts = {p.n: p.hit.text for p in passages}
+        sources = {p.n: _source_names(p.hit) for p in passages}
+        order = ReadingOrder()
+        try:
+            for reply_field in self._fields(question, passages, streamed):
+                if not reply_field.answerable:
+                    raise Abandoned("the chat model found that the passages do not answer")
+                checked = [self._check(s, texts, sources) for s in reply_field.sentences]
+                for name in order.ready(reply_field.name, checked):
+                    yield from assembly.add(name, order.done[name])
+        except GenerationError as exc:
+            stats = assembly.stats() if assembly.checked else None
+            raise Abandoned(f"the chat model failed ({exc})", stats) from exc
+        for name in order.rest():
+            yield from assembly.add(name, order.done[name])
+        assembly.check_share(self.settings.max_failed_share)
+
+    def _fields(
+        self, question: str, passages: list[NumberedPassage], streamed: bool
+    ) -> Iterator[ReplyField]:
+        """The reply's fields, each as soon as the model has finished writing it."""
         messages: list[BaseMessage] = [
             SystemMessage(SYSTEM_PROMPT),
             HumanMessage(user_prompt(question, passages)),
         ]
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        reader = ReplyReader()
+        produce = self._streamed_text if streamed else self._whole_text
         try:
-            future = pool.submit(self._invoke, messages)
-            return future.result(timeout=self.settings.timeout_seconds)
-        except concurrent.futures.TimeoutError as exc:
-            raise GenerationError(f"no reply within {self.settings.timeout_seconds:g} s") from exc
+            for chunk in self._before_deadline(produce, messages):
+                yield from reader.feed(chunk)
+            yield from reader.close()
+        except ReplyError as exc:
+            raise GenerationError(str(exc)) from exc
+
+    def _whole_text(self, messages: list[BaseMessage]) -> Iterator[str]:
+        """The whole reply at once: the answer schema as JSON where the model can do
+        structured output, else its text."""
+        if self.settings.structured_output:
+            structured = _structured(self.model)
+            if structured is not None:
+                reply = structured.invoke(messages)
+                if isinstance(reply, GeneratedAnswer):
+                    yield reply.model_dump_json()
+                    return
+        yield self.model.invoke(messages).text
+
+    def _streamed_text(self, messages: list[BaseMessage]) -> Iterator[str]:
+        """The reply's text as the model writes it."""
+        for chunk in self.model.stream(messages):
+            yield chunk.text
+
+    def _before_deadline(self, produce: Chunks, messages: list[BaseMessage]) -> Iterator[str]:
+        """The model's text, read on a worker thread so a slow or silent model cannot hold
+        the answer past the timeout; its errors become GenerationError."""
+        limit = self.settings.timeout_seconds
+        deadline = time.monotonic() + limit
+        chunks: queue.Queue[str | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=_pump, args=(produce, messages, chunks, stop), daemon=True).start()
+        received = False
+        try:
+            while True:
+                try:
+                    item = chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    what = "the reply did not finish" if received else "no reply"
+                    raise GenerationError(f"{what} within {limit:g} s") from None
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    # any provider error: the answer falls back, with the reason
+                    raise GenerationError(f"{type(item).__name__}: {str(item)[:200]}") from item
+                received = True
+                yield item
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop.set()
 
-    def _invoke(self, messages: list[BaseMessage]) -> GeneratedAnswer:
-        try:
-            if self.settings.structured_output:
-                structured = _structured(self.model)
-                if structured is not None:
-                    reply = structured.invoke(messages)
-                    if isinstance(reply, GeneratedAnswer):
-                        return reply
-            text = self.model.invoke(messages).text
-        except Exception as exc:  # any provider error: the answer falls back, with the reason
-            raise GenerationError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
-        parsed = parse_reply(text)
-        if parsed is None:
-            raise GenerationError("its reply is neither the answer schema nor cited sentences")
-        return parsed
-
-    def _check(self, sentence: GeneratedSentence, texts: dict[int, str]) -> _Checked:
-        check = self.verifier.check(sentence.text, tuple(sentence.citations), texts)
+    def _check(
+        self, sentence: GeneratedSentence, texts: dict[int, str], sources: dict[int, str]
+    ) -> CheckedSentence:
+        check = self.verifier.check(sentence.text, tuple(sentence.citations), texts, sources)
         support = check.support
         span = SupportSpan(n=support.n, start=support.start, end=support.end) if support else None
-        return _Checked(sentence, check.verified, check.reason, span)
-
-    def _answer(
-        self,
-        extractive: Answer,
-        checked: dict[str, list[_Checked]],
-        passages: list[NumberedPassage],
-        notes: dict[str, str],
-    ) -> Answer:
-        cite = _Cite({p.n: p.hit for p in passages}, Numbering(notes))
-        shown = {
-            name: [c for c in items if c.verified or self.settings.show_failed]
-            for name, items in checked.items()
-        }
-        lead = [c for c in shown["bottom_line"] if c.verified]
-        summary = " ".join(f"{c.sentence.text} {cite.marks(c)}" for c in lead)
-        summary_citations = tuple(dict.fromkeys(n for c in lead for n in cite.numbers(c)))
-        sections = []
-        for name, kind in _SECTIONS:
-            statements = tuple(cite.statement(c) for c in shown[name])
-            if statements:
-                sections.append(
-                    AnswerSection(kind=kind, title=SECTION_TITLES[kind], statements=statements)
-                )
-        return extractive.model_copy(
-            update={
-                "summary": summary,
-                "summary_citations": summary_citations,
-                "sections": tuple(sections),
-                **cite.carried_over(extractive),
-                "composer": "generative",
-            }
-        )
+        return CheckedSentence(sentence, check.verified, check.reason, span)
 
 
-@dataclass
-class _Cite:
-    """Numbers the passages a generated answer cites, in order of first use."""
-
-    by_n: dict[int, Hit]
-    numbering: Numbering
-
-    def numbers(self, checked: _Checked) -> list[int]:
-        """The reference numbers of a sentence's citations (the ones given to the model)."""
-        cited = [n for n in checked.sentence.citations if n in self.by_n]
-        return list(dict.fromkeys(self.numbering.cite(self.by_n[n]) for n in cited))
-
-    def marks(self, checked: _Checked) -> str:
-        """'[1][3]'."""
-        return "".join(f"[{n}]" for n in self.numbers(checked))
-
-    def statement(self, checked: _Checked) -> Statement:
-        """A generated sentence as a statement: verified with its supporting span, or (when
-        failed ones are shown) struck through with the reason."""
-        citations = tuple(self.numbers(checked))
-        if not checked.verified or checked.support is None:
-            return Statement(
-                text=checked.sentence.text,
-                quote="",
-                citations=citations,
-                verified=False,
-                failed_reason=checked.reason,
-            )
-        span = checked.support
-        hit = self.by_n[span.n]
-        return Statement(
-            text=checked.sentence.text,
-            quote=hit.text[span.start : span.end],
-            citations=citations,
-            verified=True,
-            support=SupportSpan(n=self.numbering.cite(hit), start=span.start, end=span.end),
-        )
-
-    def carried_over(self, extractive: Answer) -> dict[str, object]:
-        """The extractive answer's callouts and discrepancy rows, renumbered and appended."""
-        old = {c.n: c for c in extractive.references}
-        callouts = tuple(
-            c.model_copy(
-                update={"citations": tuple(self.numbering.adopt(old[n]) for n in c.citations)}
-            )
-            for c in extractive.callouts
-        )
-        rows = tuple(
-            d.model_copy(
-                update={
-                    "values": tuple(
-                        v.model_copy(update={"citation": self.numbering.adopt(old[v.citation])})
-                        for v in d.values
-                    )
-                }
-            )
-            for d in extractive.discrepancies
-        )
-        return {
-            "callouts": callouts,
-            "discrepancies": rows,
-            "references": self.numbering.references(),
-        }
+def _pump(
+    produce: Chunks,
+    messages: list[BaseMessage],
+    out: queue.Queue[str | BaseException | None],
+    stop: threading.Event,
+) -> None:
+    """Runs on the worker thread: the model's text into the queue, then None (or the error)."""
+    try:
+        for text in produce(messages):
+            if stop.is_set():  # the answer has moved on (timed out, or the client left)
+                return
+            out.put(text)
+        out.put(None)
+    except Exception as exc:  # reported to the reader, which falls back with the reason
+        out.put(exc)
 
 
 def _structured(model: BaseChatModel):  # type: ignore[no-untyped-def]
@@ -234,12 +225,25 @@ def _structured(model: BaseChatModel):  # type: ignore[no-untyped-def]
         return None
 
 
+def _source_names(hit: Hit) -> str:
+    """What the model is told a passage comes from: the title, and a label's drug names."""
+    return " ".join((hit.title, *hit.provenance.drug_names))
+
+
 def _hits(request: CompositionInput) -> list[Hit]:
     """The passages the pipeline selected: the bottom line's, then each section's."""
     hits = [c.unit.hit for c in request.summary_evidence]
     for kind in (SourceKind.GUIDELINE, SourceKind.LABEL, SourceKind.RESEARCH):
         hits += [c.unit.hit for c in request.evidence.get(kind, [])]
     return hits
+
+
+def _withdrawn(fallen: Answer) -> Iterator[AnswerPart | Answer]:
+    """The fallback part (withdrawing anything generated that was sent), then the extractive
+    answer's parts and the answer."""
+    yield FallbackPart(composer_note=fallen.composer_note or "")
+    yield from parts_of(fallen)
+    yield fallen
 
 
 def _fall_back(answer: Answer, why: str, stats: GenerationStats | None = None) -> Answer:

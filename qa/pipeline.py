@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from guideqa.index.models import Hit, SearchFilters, SectionPreference
-from guideqa.index.supersession import superseded_ids, supersession
+from guideqa.index.supersession import superseded_ids, supersession_notes
 from guideqa.ingest.errors import GuideQAError
-from guideqa.ingest.models import Document, SectionRole, SourceKind
+from guideqa.ingest.models import SectionRole, SourceKind
 from guideqa.qa.bottom_line import KIND_ORDER, choose_bottom_line
 from guideqa.qa.compose import Composer, CompositionInput, ExtractiveComposer
 from guideqa.qa.conversation import ConversationStore, InMemoryConversationStore, Turn, check_room
@@ -23,9 +24,10 @@ from guideqa.qa.knowledge import ClinicalKnowledge
 from guideqa.qa.measures import MeasureBook
 from guideqa.qa.models import Answer, Intent, new_answer_id
 from guideqa.qa.scoring import Scored, UnitScorer
-from guideqa.qa.selection import Verdict, merge_across_sections
+from guideqa.qa.selection import merge_across_sections, on_topic
 from guideqa.qa.settings import QASettings
 from guideqa.qa.sources import EvidenceSource
+from guideqa.qa.streaming import AnswerEvent, AnswerFinished, AnswerStarted, compose_parts
 from guideqa.qa.understanding import (
     QuestionAnalysis,
     analyse,
@@ -47,6 +49,18 @@ class EmptyQuestionError(InvalidQuestionError):
 class _Interpretation:
     text: str
     conversation_id: str
+
+
+@dataclass(frozen=True)
+class PreparedAnswer:
+    """A question understood and its evidence selected, ready to compose."""
+
+    answer_id: str
+    request: CompositionInput
+    interpretation: _Interpretation
+    analysis: QuestionAnalysis
+    started: float
+    timings: dict[str, float]
 
 
 Source = TypeVar("Source", bound=EvidenceSource)
@@ -72,7 +86,7 @@ class AnswerEngine(Generic[Source]):
         self.drugs = DrugLexicon.build(index.documents, self.knowledge)
         self.gaps = GapReporter(index, self.drugs)
         self._vocabulary = clinical_vocabulary(index.documents, index.tokens)
-        self._notes = _supersession_notes(index.documents)
+        self._notes = supersession_notes(index.documents)
         self._designs = StudyDesigns(index.document, self.knowledge)
         self.measures = measures or MeasureBook.load()
         self.discrepancy_finder = DiscrepancyFinder(
@@ -106,6 +120,44 @@ class AnswerEngine(Generic[Source]):
         explain: bool = False,
     ) -> Answer:
         """Answer a question, as a follow-up when a conversation id is given."""
+        prepared = self.prepare(question, conversation_id, kinds, explain)
+        return self.finish(prepared, self.composer.compose(prepared.request))
+
+    def stream(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        kinds: tuple[SourceKind, ...] = (),
+        explain: bool = False,
+    ) -> Iterator[AnswerEvent]:
+        """The answer as events: the start once the evidence is selected, each part as the
+        composer has it ready (verified, for a chat model), then the whole answer. Invalid
+        questions raise on the first `next()`, before anything is sent."""
+        prepared = self.prepare(question, conversation_id, kinds, explain)
+        yield AnswerStarted(
+            answer_id=prepared.answer_id,
+            question=prepared.request.question,
+            interpreted_question=prepared.request.interpreted_question,
+            conversation_id=prepared.request.conversation_id,
+            index_version=prepared.request.index_version,
+            # an abstention is the extractive answer's, whatever the composer
+            composer="extractive" if prepared.request.abstained else self.composer.name,
+            abstained=prepared.request.abstained,
+        )
+        for part in compose_parts(self.composer, prepared.request):
+            if isinstance(part, Answer):
+                yield AnswerFinished(answer=self.finish(prepared, part))
+            else:
+                yield part
+
+    def prepare(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        kinds: tuple[SourceKind, ...] = (),
+        explain: bool = False,
+    ) -> PreparedAnswer:
+        """Understand the question and select the evidence: everything before composing."""
         started = time.perf_counter()
         if not question or not question.strip():
             raise EmptyQuestionError("the question is empty: type a clinical question")
@@ -121,10 +173,15 @@ class AnswerEngine(Generic[Source]):
         t = time.perf_counter()
         request = self._answer(question.strip(), interpretation, analysis, wanted, explain)
         timings["select"] = _ms(t)
-        answer = self.composer.compose(request)
-        timings["total"] = _ms(started)
-        self._remember(question.strip(), interpretation, analysis, answer)
-        return answer.model_copy(update={"timings_ms": timings, "answer_id": new_answer_id()})
+        return PreparedAnswer(new_answer_id(), request, interpretation, analysis, started, timings)
+
+    def finish(self, prepared: PreparedAnswer, answer: Answer) -> Answer:
+        """The composed answer remembered in its conversation, with its id and timings."""
+        timings = {**prepared.timings, "total": _ms(prepared.started)}
+        self._remember(
+            prepared.request.question, prepared.interpretation, prepared.analysis, answer
+        )
+        return answer.model_copy(update={"timings_ms": timings, "answer_id": prepared.answer_id})
 
     def _remember(
         self,
@@ -286,14 +343,14 @@ class AnswerEngine(Generic[Source]):
         are at least as relevant as a statement from a document about the subject)."""
         shown = [c.unit for items in chosen.values() for c in items]
         ids = {(u.hit.chunk_id, u.start) for u in shown}
-        on_topic = sorted(
+        ranked = sorted(
             (c for c in pool.scored if (c.unit.hit.chunk_id, c.unit.start) not in ids),
             key=lambda c: -c.relevance,
         )
         limit = self.settings.discrepancies.seed_statements
         floor = self.settings.min_relevance_anchored
         # the gate is checked only until enough on-topic statements are found
-        passing = (c.unit for c in on_topic if _on_topic(pool.gate.check(c), c, floor))
+        passing = (c.unit for c in ranked if on_topic(pool.gate.check(c), c, floor))
         extra = list(itertools.islice(passing, limit))
         populations = [p.value for p in analysis.populations]
         patient = Patient.of(interpretation.text, populations, self.measures)
@@ -342,26 +399,5 @@ class AnswerEngine(Generic[Source]):
         return [warning]
 
 
-def _on_topic(verdict: Verdict, candidate: Scored, floor: float) -> bool:
-    """Shown, or kept out only by the relevance bar while still clearly about the question."""
-    return verdict.passed or (verdict.below_bar and candidate.relevance >= floor)
-
-
-def _supersession_notes(documents: tuple[Document, ...]) -> dict[str, str]:
-    by_id = {d.doc_id: d for d in documents}
-    notes: dict[str, str] = {}
-    for newer, olds in supersession(documents).items():
-        described = "; ".join(
-            f"{by_id[o].title} ({by_id[o].year})" if by_id[o].year else by_id[o].title for o in olds
-        )
-        notes[newer] = f"supersedes {described}, also indexed"
-    return notes
-
-
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
-
-
-def intent_label(intent: Intent) -> str:
-    """A readable name for an intent."""
-    return intent.value.replace("_", " ")

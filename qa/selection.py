@@ -124,3 +124,8 @@ def merge_across_sections(
             seen.append(token_set)
             kept[kind].append(item)
     return {k: v for k, v in kept.items() if v}, dropped
+
+
+def on_topic(verdict: Verdict, candidate: Scored, floor: float) -> bool:
+    """Shown, or kept out only by the relevance bar while still clearly about the question."""
+    return verdict.passed or (verdict.below_bar and candidate.relevance >= floor)

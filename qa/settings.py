@@ -33,11 +33,22 @@ class LLMSettings(BaseModel):
         description="ask for the answer schema where the model supports it; otherwise the "
         "reply is parsed as JSON, then as lines ending in [n]",
     )
+    max_concurrent: int = Field(
+        default=4,
+        gt=0,
+        description="answers the chat model writes at once; others wait up to queue_seconds, "
+        "then get the extractive answer with a note",
+    )
+    queue_seconds: float = Field(
+        default=5.0, ge=0, description="how long an answer waits for the chat model to be free"
+    )
     min_support: float = Field(
-        default=0.6,
+        default=0.55,
         ge=0,
         le=1,
-        description="share of a sentence's content words that must appear in its cited passages",
+        description="share of a sentence's content words that must appear in its cited "
+        "passages; 0.55 is the value `guideqa eval --calibrate-verifier` chooses on the dev "
+        "sentences of eval/verification/sentences.yaml",
     )
     max_failed_share: float = Field(
         default=0.34,

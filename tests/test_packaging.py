@@ -25,6 +25,7 @@ PACKAGE_DATA = (
     "guideqa/eval/questions/clinical.yaml",
     "guideqa/eval/questions/unseen.yaml",
     "guideqa/eval/thresholds.yaml",
+    "guideqa/eval/verification/sentences.yaml",
 )
 
 

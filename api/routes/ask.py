@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from guideqa.api.deps import StateDep
+from guideqa.api.deps import AppState, StateDep
 from guideqa.api.problems import ApiProblem
 from guideqa.api.schemas import AskRequest, ConversationOut, TurnOut, problem_responses
 from guideqa.api.streaming import answer_events
 from guideqa.qa.models import Answer
 from guideqa.qa.render import render_markdown
+from guideqa.qa.streaming import final_answer
 
 router = APIRouter(prefix="/v1", tags=["answers"], responses=problem_responses())
 log = logging.getLogger("guideqa.api")
@@ -55,25 +56,36 @@ async def ask(
     if state.settings.server.log_questions:
         log.info("question", extra={"question": question})
     kinds = tuple(body.kinds or ())
+    events = state.qa.stream(question, body.conversation_id, kinds, body.explain)
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    writes_prose = state.qa.engine.composer.name != "extractive"
+    answer: Answer | None = None
     async with state.answer_slots.slot():  # CPU-bound: worker threads, a bounded number
         if await request.is_disconnected():  # the client left while waiting: do no work
             raise ApiProblem(499, "Client closed request", "the client disconnected")
-        answer = await run_in_threadpool(  # recorded when recording is on
-            state.qa.ask, question, body.conversation_id, kinds, body.explain
-        )
-    state.metrics.answers.inc()
-    if answer.abstained:
-        state.metrics.abstentions.inc()
-    accept = request.headers.get("accept", "")
-    if "text/event-stream" in accept:  # the sections as events, in reading order
+        if streaming or writes_prose:
+            # understand the question and select the evidence (invalid questions raise here)
+            started = await run_in_threadpool(next, events)
+        else:  # the extractive answer, whole, in one step (recorded when recording is on)
+            answer = await run_in_threadpool(final_answer, events)
+    if streaming:  # each part as soon as it is ready (verified, for a chat model)
         return StreamingResponse(
-            answer_events(answer),
+            answer_events(started, events, lambda done: _count(state, done)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    if "text/markdown" in accept:
+    if answer is None:  # a chat model writes it: waiting on the model holds no slot
+        answer = await run_in_threadpool(final_answer, events)
+    _count(state, answer)
+    if "text/markdown" in request.headers.get("accept", ""):
         return PlainTextResponse(render_markdown(answer), media_type="text/markdown")
     return answer
+
+
+def _count(state: AppState, answer: Answer) -> None:
+    state.metrics.answers.inc()
+    if answer.abstained:
+        state.metrics.abstentions.inc()
 
 
 @router.get(

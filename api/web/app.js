@@ -2,7 +2,8 @@
 (function () {
   "use strict";
   const $ = (selector) => document.querySelector(selector);
-  const state = { conversationId: null, turns: 0, recording: false };
+  // epoch: bumped by "New conversation", so an answer still arriving is dropped
+  const state = { conversationId: null, turns: 0, recording: false, epoch: 0, busy: false };
   const recordPage = document.body.dataset.page === "record";
 
   function el(tag, attrs, ...children) {
@@ -119,51 +120,63 @@
       el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows)));
   }
 
-  function renderAnswer(answer, options) {
-    const feedback = !recordPage && state.recording && answer.answer_id;
-    const status = el("span", { class: "feedback-status", role: "status" });
-    let position = 0;
-    const references = Object.fromEntries(answer.references.map((r) => [r.n, r]));
-    const turn = el("article", { class: "turn" + (answer.abstained ? " abstained" : "") });
-    turn.append(el("p", { class: "asked" }, "Q: ", answer.question));
-    if (answer.interpreted_question !== answer.question) {
-      turn.append(el("p", { class: "interpreted" }, "Interpreted as: ", answer.interpreted_question));
-    }
+  function bottomLineNode(summary, references) {
     const bottom = el("p", { class: "bottom-line" });
-    const pieces = answer.summary.split(/(\[\d+\])/);
-    for (const piece of pieces) {
+    for (const piece of summary.split(/(\[\d+\])/)) {
       const match = /^\[(\d+)\]$/.exec(piece);
       if (match) bottom.append(...citeButtons([Number(match[1])], references));
       else if (piece) bottom.append(piece);
     }
-    turn.append(bottom);
+    return bottom;
+  }
+
+  // `feedback`: { answerId, status, position } when statements can be reported, else null
+  function sectionNode(section, references, feedback) {
+    const list = el("ul");
+    for (const statement of section.statements) {
+      const tag = statement.population
+        ? el("span", { class: "tag", title: "Applies only to this population" }, statement.population.label)
+        : null;
+      const failed = statement.verified === false;
+      const words = failed
+        ? el("del", { title: `Not shown as evidence: ${statement.failed_reason || "failed verification"}` }, statement.text)
+        : el("span", { class: statement.verified ? "verified" : "" }, statement.text);
+      if (statement.support) {
+        // a generated sentence: hovering it shows the span of its passage that supports it
+        words.addEventListener("mouseenter", () => showPassage(words, references[statement.support.n], statement.support));
+      }
+      const item = el("li", { class: failed ? "failed" : "" }, tag, tag ? " " : null, words, " ", ...citeButtons(statement.citations, references));
+      if (failed) item.append(" ", el("span", { class: "failed-reason" }, `(${statement.failed_reason})`));
+      if (feedback) {
+        item.append(" ", reportButton(feedback.answerId, feedback.position, feedback.status));
+        feedback.position += 1;
+      }
+      if (statement.items && statement.items.length) {
+        item.append(el("ul", { class: "items" }, ...statement.items.map((text) => el("li", {}, text))));
+      }
+      list.append(item);
+    }
+    return el("section", { class: "answer-section", "data-kind": section.kind }, el("h3", {}, section.title), list);
+  }
+
+  function askedNodes(answer) {
+    const nodes = [el("p", { class: "asked" }, "Q: ", answer.question)];
+    if (answer.interpreted_question !== answer.question) {
+      nodes.push(el("p", { class: "interpreted" }, "Interpreted as: ", answer.interpreted_question));
+    }
+    return nodes;
+  }
+
+  function renderAnswer(answer) {
+    const status = el("span", { class: "feedback-status", role: "status" });
+    const canReport = !recordPage && state.recording && answer.answer_id;
+    const feedback = canReport ? { answerId: answer.answer_id, status, position: 0 } : null;
+    const references = Object.fromEntries(answer.references.map((r) => [r.n, r]));
+    const turn = el("article", { class: "turn" + (answer.abstained ? " abstained" : "") }, ...askedNodes(answer));
+    turn.append(bottomLineNode(answer.summary, references));
     if (answer.composer_note) turn.append(el("p", { class: "composer-note", role: "note" }, answer.composer_note));
     for (const discrepancy of answer.discrepancies || []) turn.append(discrepancyTable(discrepancy, references));
-    for (const section of answer.sections) {
-      const list = el("ul");
-      for (const statement of section.statements) {
-        const tag = statement.population
-          ? el("span", { class: "tag", title: "Applies only to this population" }, statement.population.label)
-          : null;
-        const failed = statement.verified === false;
-        const words = failed
-          ? el("del", { title: `Not shown as evidence: ${statement.failed_reason || "failed verification"}` }, statement.text)
-          : el("span", { class: statement.verified ? "verified" : "" }, statement.text);
-        if (statement.support) {
-          // a generated sentence: hovering it shows the span of its passage that supports it
-          words.addEventListener("mouseenter", () => showPassage(words, references[statement.support.n], statement.support));
-        }
-        const item = el("li", { class: failed ? "failed" : "" }, tag, tag ? " " : null, words, " ", ...citeButtons(statement.citations, references));
-        if (failed) item.append(" ", el("span", { class: "failed-reason" }, `(${statement.failed_reason})`));
-        if (feedback) item.append(" ", reportButton(answer.answer_id, position, status));
-        position += 1;
-        if (statement.items && statement.items.length) {
-          item.append(el("ul", { class: "items" }, ...statement.items.map((text) => el("li", {}, text))));
-        }
-        list.append(item);
-      }
-      turn.append(el("section", { class: "answer-section", "data-kind": section.kind }, el("h3", {}, section.title), list));
-    }
+    for (const section of answer.sections) turn.append(sectionNode(section, references, feedback));
     for (const callout of answer.callouts || []) {
       turn.append(el("aside", { class: "callout", "data-kind": callout.kind, role: "note" },
         el("strong", {}, callout.title), " ", callout.text, " ", ...citeButtons(callout.citations, references)));
@@ -188,29 +201,106 @@
     return turn;
   }
 
+  // An answer while it arrives: each part (verified, for a chat model's prose) is shown as
+  // its event comes; the whole answer replaces the draft at `done`.
+  function draftTurn(start) {
+    const writing = start.composer === "generative"
+      ? "Writing from the selected passages; each sentence is checked against its passage before it is shown…"
+      : "Composing…";
+    const body = el("div", { class: "draft-body" });
+    const turn = el("article", { class: "turn draft", "aria-busy": "true" }, ...askedNodes(start), body,
+      el("p", { class: "writing", role: "status" }, writing));
+    return { turn, body, references: {} };
+  }
+
+  function applyPart(draft, name, data) {
+    for (const ref of data.references || []) draft.references[ref.n] = ref;
+    if (name === "bottom_line") draft.body.append(bottomLineNode(data.summary, draft.references));
+    else if (name === "discrepancy") draft.body.append(discrepancyTable(data, draft.references));
+    else if (name === "section") draft.body.append(sectionNode(data, draft.references, null));
+    else if (name === "fallback") {
+      // what was shown is withdrawn: the extractive answer follows, numbered afresh
+      for (const n of Object.keys(draft.references)) delete draft.references[n];
+      draft.body.replaceChildren(el("p", { class: "composer-note", role: "note" }, data.composer_note));
+    }
+  }
+
+  // Server-Sent Events from a fetch body: calls onEvent(name, data) for each frame; an error
+  // thrown by onEvent stops reading.
+  async function readEvents(response, onEvent) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n?/g, "\n");
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = "message";
+          const data = [];
+          for (const line of frame.split("\n")) {
+            const field = /^(event|data):\s?(.*)$/.exec(line);
+            if (field && field[1] === "event") name = field[2];
+            else if (field) data.push(field[2]);
+          }
+          onEvent(name, data.length ? JSON.parse(data.join("\n")) : null);
+        }
+      }
+    } catch (err) {
+      reader.cancel().catch(() => {});
+      throw err;
+    }
+  }
+
   async function ask(question, button) {
     const error = $("#error");
     error.hidden = true;
     button.disabled = true;
+    state.busy = true;
+    let draft = null;
+    const epoch = state.epoch;
     try {
       const response = await fetch("v1/ask", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
         body: JSON.stringify({ question, conversation_id: state.conversationId }),
       });
-      const body = await response.json();
-      if (!response.ok) throw new Error(body.detail || body.title || `request failed (${response.status})`);
-      state.conversationId = body.conversation_id;
+      if (!response.ok) {
+        const body = await response.json();
+        throw new Error(body.detail || body.title || `request failed (${response.status})`);
+      }
+      let answer = null;
+      await readEvents(response, (name, data) => {
+        if (state.epoch !== epoch) throw new Error("");  // a new conversation was started
+        if (name === "error") throw new Error(data.detail);
+        if (name === "done") { answer = data; return; }
+        if (!draft) {
+          draft = draftTurn(name === "start" ? data : { question, interpreted_question: question });
+          $("#conversation").append(draft.turn);
+        }
+        if (name !== "start") applyPart(draft, name, data);
+      });
+      if (!answer) throw new Error("the answer stopped before it was complete: ask again");
+      state.conversationId = answer.conversation_id;
       state.turns += 1;
-      $("#conversation").append(renderAnswer(body));
+      const rendered = renderAnswer(answer);
+      if (draft) draft.turn.replaceWith(rendered);
+      else $("#conversation").append(rendered);
       $("#followup-form").hidden = false;
       return true;
     } catch (err) {
+      if (draft) draft.turn.remove();
+      if (state.epoch !== epoch) return false;  // the question belongs to a cleared conversation
       error.textContent = err.message;
       error.hidden = false;
       return false;
     } finally {
       button.disabled = false;
+      state.busy = false;
     }
   }
 
@@ -218,7 +308,7 @@
     $("#ask-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const question = $("#question").value.trim();
-      if (!question) return;
+      if (!question || state.busy) return;  // Enter while an answer is still arriving
       state.conversationId = null;
       $("#conversation").replaceChildren();
       await ask(question, $("#ask-button"));
@@ -227,7 +317,7 @@
     $("#followup-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const question = $("#followup").value.trim();
-      if (!question) return;
+      if (!question || state.busy) return;
       if (await ask(question, $("#followup-button"))) $("#followup").value = "";
     });
 
@@ -242,6 +332,7 @@
     }
 
     $("#new-conversation").addEventListener("click", () => {
+      state.epoch += 1;
       state.conversationId = null;
       state.turns = 0;
       $("#conversation").replaceChildren();

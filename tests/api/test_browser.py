@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from guideqa.api.settings import Settings
+from tests.api.chat_stub import Stub
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -30,8 +32,11 @@ def _free_port() -> int:
 READ_TOKEN = "browser-read-token-0123456789"
 
 
-def _serve(index_settings: Settings, records: Path) -> Iterator[str]:
-    """`guideqa serve` over an index, with recording on, until the test module ends."""
+def _serve(
+    index_settings: Settings, records: Path, extra: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`guideqa serve` over an index, with recording on (and `extra` settings), until the
+    test module ends."""
     port = _free_port()
     env = {
         **os.environ,
@@ -40,6 +45,7 @@ def _serve(index_settings: Settings, records: Path) -> Iterator[str]:
         "GUIDEQA_RECORDS__ENABLED": "true",
         "GUIDEQA_RECORDS__PATH": str(records / "answers.sqlite"),
         "GUIDEQA_RECORDS__READ_TOKEN": READ_TOKEN,
+        **(extra or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "guideqa.api.cli", "serve", "--port", str(port)],
@@ -185,7 +191,7 @@ def test_where_sources_differ_is_a_table_under_the_bottom_line(discrepancy_serve
             "stage 3 chronic kidney disease?",
         )
         page.click("#ask-button")
-        page.wait_for_selector(".turn .discrepancy table")
+        page.wait_for_selector(".turn:not(.draft) .discrepancy table")
         # right under the bottom line, before the sections
         assert (
             page.evaluate(
@@ -205,3 +211,50 @@ def test_where_sources_differ_is_a_table_under_the_bottom_line(discrepancy_serve
         assert "mmHg" in page.locator("#passage").inner_text()
         page.screenshot(path=str(ARTIFACTS / "browser_discrepancy.png"), full_page=True)
         browser.close()
+
+
+def test_prose_from_a_chat_model_appears_part_by_part(
+    discrepancy_index_settings: Settings, stub: tuple[Stub, str], tmp_path: Path
+) -> None:
+    """The page shows the verified bottom line (and where sources differ) while the model is
+    still writing the sections, then the whole answer."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    state, url = stub
+    state.mode = "echo"  # the stub writes from the first sentences of the passages it is sent
+    state.gate = threading.Event()  # and stops after the bottom line until the test says so
+    llm = {
+        "GUIDEQA_LLM__PROVIDER": "openai-compatible",
+        "GUIDEQA_LLM__MODEL": "stub-model",
+        "GUIDEQA_LLM__BASE_URL": url,
+        "GUIDEQA_LLM__API_KEY": "stub-key-0123",
+    }
+    server = _serve(discrepancy_index_settings, tmp_path, llm)
+    base = next(server)
+    with playwright_api.sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})  # type: ignore[attr-defined]
+        page.goto(base)
+        page.fill(
+            "#question",
+            "What blood pressure target should I aim for in a 55-year-old with hypertension and "
+            "stage 3 chronic kidney disease?",
+        )
+        page.click("#ask-button")
+        page.wait_for_selector(".turn.draft .bottom-line")
+        # the model has not written the sections yet: the page shows what is verified so far
+        assert not state.gate.is_set()
+        assert page.locator(".turn.draft .answer-section").count() == 0
+        assert page.locator(".turn.draft .discrepancy").count() == 1
+        assert "checked against its passage" in page.locator(".turn.draft .writing").inner_text()
+        partial = page.locator(".turn.draft .bottom-line").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser_streaming_partial.png"), full_page=True)
+        state.gate.set()
+        page.wait_for_selector(".turn:not(.draft) .references li")
+        assert page.locator(".turn .bottom-line").inner_text() == partial
+        verified = page.locator(".answer-section .verified").first
+        verified.hover()
+        page.locator("#passage mark").wait_for(state="visible")
+        assert page.locator("#passage mark").inner_text().strip()
+        page.screenshot(path=str(ARTIFACTS / "browser_streaming_done.png"), full_page=True)
+        browser.close()
+    next(server, None)

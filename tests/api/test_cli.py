@@ -67,6 +67,14 @@ def test_ingest_search_info_versions(runner: CliRunner, data_dir: Path) -> None:
         main, ["ask", "Can warfarin be used in pregnancy?", "--explain", "--json"], env=env
     )
     assert json.loads(as_json.stdout)["explanation"]["chosen"]
+    streamed = runner.invoke(
+        main, ["ask", "Can warfarin be used in pregnancy?", "--kind", "label", "--stream"], env=env
+    )
+    assert streamed.exit_code == 0, streamed.output
+    lines = [json.loads(line) for line in streamed.stdout.splitlines()]
+    names = [line["event"] for line in lines]
+    assert names[:2] == ["start", "bottom_line"] and names[-2:] == ["references", "done"]
+    assert lines[0]["data"]["answer_id"] == lines[-1]["data"]["answer_id"]
 
 
 def test_ingest_with_a_broken_file_reports_it_and_exits_2(

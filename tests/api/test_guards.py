@@ -226,7 +226,7 @@ def test_a_client_that_left_while_queued_is_not_answered(
     app = create_app(settings)
     asked: list[str] = []
     engine = app.state.guideqa.qa.engine
-    monkeypatch.setattr(engine, "ask", lambda *args: asked.append(args[0]))
+    monkeypatch.setattr(engine, "prepare", lambda *args: asked.append(args[0]))
 
     async def gone(self: Request) -> bool:
         return True

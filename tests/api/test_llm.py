@@ -4,12 +4,6 @@ extractive answer with a note), and settings that cannot work."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,70 +13,14 @@ from guideqa.api.llm import chat_model, open_composer
 from guideqa.api.settings import Settings
 from guideqa.ingest.errors import ConfigurationError
 from guideqa.ingest.models import SourceKind
+from guideqa.qa.drugs import DrugLexicon
 from guideqa.qa.knowledge import ClinicalKnowledge
 from guideqa.qa.pipeline import AnswerEngine
 from guideqa.qa.settings import LLMSettings
+from tests.api.chat_stub import Stub
 from tests.qa.fakes import FakeSource
-from tests.qa.test_generative import GOOD, QUESTION
+from tests.qa.test_generative import QUESTION
 from tests.qa.test_rules import MEN, SETTINGS, WOMEN
-
-
-class Stub:
-    """What the stub server saw, and how it should answer next."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-        self.mode = "ok"
-
-
-def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:  # keep the test output quiet
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            stub.requests.append((self.path, headers, body))
-            if stub.mode == "slow":
-                time.sleep(2.0)
-            if stub.mode == "error":
-                self._reply(500, {"error": {"message": "model crashed", "type": "server"}})
-                return
-            message = {"role": "assistant", "content": json.dumps(GOOD)}
-            self._reply(
-                200,
-                {
-                    "id": "chatcmpl-stub",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": body.get("model", ""),
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                },
-            )
-
-        def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(data)  # the client may have given up (the timeout test)
-
-    return Handler
-
-
-@pytest.fixture()
-def stub() -> Iterator[tuple[Stub, str]]:
-    state = Stub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
 
 
 def _ask(base_url: str, **llm: Any):  # type: ignore[no-untyped-def]
@@ -97,7 +35,8 @@ def _ask(base_url: str, **llm: Any):  # type: ignore[no-untyped-def]
         )
     )
     knowledge = ClinicalKnowledge.load()
-    composer = open_composer(settings, source, knowledge)  # type: ignore[arg-type]
+    drugs = DrugLexicon.build(source.documents, knowledge)
+    composer = open_composer(settings, source, knowledge, drugs)  # type: ignore[arg-type]
     engine = AnswerEngine(source, SETTINGS, composer=composer, knowledge=knowledge)
     return engine.ask(QUESTION, kinds=(SourceKind.GUIDELINE,))
 
@@ -142,4 +81,6 @@ def test_settings_that_cannot_work_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="GUIDEQA_LLM__BASE_URL"):
         chat_model(LLMSettings(provider="openai-compatible", model="m"))
     source = FakeSource([WOMEN])
-    assert open_composer(Settings(), source, ClinicalKnowledge.load()) is None  # type: ignore[arg-type]
+    knowledge = ClinicalKnowledge.load()
+    drugs = DrugLexicon.build(source.documents, knowledge)
+    assert open_composer(Settings(), source, knowledge, drugs) is None  # type: ignore[arg-type]

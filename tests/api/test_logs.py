@@ -67,14 +67,14 @@ def test_500s_are_counted_and_index_errors_are_503_without_paths(
         def broken(*_: object) -> None:
             raise RuntimeError("boom at /srv/secret/path")
 
-        monkeypatch.setattr(engine, "ask", broken)
+        monkeypatch.setattr(engine, "prepare", broken)
         failed = client.post("/v1/ask", json={"question": QUESTION})
         assert failed.status_code == 500 and "/srv/secret" not in failed.text
 
         def corrupt(*_: object) -> None:
             raise IndexCorruptError(f"cannot read {settings.index.directory}/manifest.json")
 
-        monkeypatch.setattr(engine, "ask", corrupt)
+        monkeypatch.setattr(engine, "prepare", corrupt)
         unavailable = client.post("/v1/ask", json={"question": QUESTION})
         assert unavailable.status_code == 503 and unavailable.headers["retry-after"] == "5"
         assert str(settings.index.directory) not in unavailable.text
