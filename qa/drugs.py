@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from guideqa.ingest.models import Document, SourceKind
 from guideqa.ingest.sections import cue_pattern
@@ -87,14 +88,25 @@ class DrugLexicon:
             and w not in knowledge.not_drugs
             and w not in knowledge.drug_suffixes  # 'thiazide' is a class word, not a drug
         )
-        aliases = Counter(a.lower() for c in self.classes for a in {*c.aliases, c.name})
+        sole = self._sole_names
         classes = (
             c.name.lower()
             for c, words in self.classes_named(text)
-            if words.lower() in {a.lower() for a in c.aliases} | {c.name.lower()}
-            and aliases[words.lower()] == 1
+            if sole.get(words.lower()) == c.name.lower()
         )
         return frozenset((*self.find(text), *classes, *(self.canonical.get(w, w) for w in stems)))
+
+    @cached_property
+    def _sole_names(self) -> dict[str, str]:
+        """Each class name or alias that belongs to one class only -> that class's name
+        (built once: the verifier asks for every generated sentence)."""
+        owners = Counter(a.lower() for c in self.classes for a in {*c.aliases, c.name})
+        return {
+            a.lower(): c.name.lower()
+            for c in self.classes
+            for a in {*c.aliases, c.name}
+            if owners[a.lower()] == 1
+        }
 
     def covered(self, text: str, knowledge: ClinicalKnowledge) -> frozenset[str]:
         """What a passage names: its drugs, and every class it names or has a member of."""
